@@ -1,0 +1,95 @@
+# Xiaoan 校安 - build, run, test, bench.
+#   make run    build, create a demo county on first run, serve the console
+#   make test   every test, in a normal and an ASan+UBSan build
+
+PKGS     := libmicrohttpd jansson sqlite3 libsodium liboath xlsxwriter libzip expat libcurl libpq
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+XCFLAGS  := -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -fno-strict-aliasing
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+PKGCFLAGS:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ASANFLAGS:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+SRC      := $(shell find src -name '*.c' ! -path 'src/main.c' | sort)
+UNIT     := $(wildcard tests/unit/test_*.c)
+FUZZ     := $(wildcard fuzz/fuzz_*.c)
+
+OBJ      := $(SRC:%.c=build/%.o)
+AOBJ     := $(SRC:%.c=build-asan/%.o)
+UNITBIN  := $(UNIT:tests/unit/%.c=build/tests/%)
+AUNITBIN := $(UNIT:tests/unit/%.c=build-asan/tests/%)
+
+DATA     ?= var
+LISTEN   ?= 127.0.0.1:8080
+
+.PHONY: all deps build run test unit api bench fuzz fuzz-brief clean asan
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: build/xiaoan
+
+build/xiaoan: $(OBJ) build/src/main.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/%.o: %.c $(shell find src -name '*.h')
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(PKGCFLAGS) -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build/tests/%: tests/unit/%.c $(OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(PKGCFLAGS) -Itests/unit -o $@ $< $(OBJ) $(LDLIBS) -lcmocka
+
+asan: build-asan/xiaoan
+
+build-asan/xiaoan: $(AOBJ) build-asan/src/main.o
+	$(CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
+
+build-asan/%.o: %.c $(shell find src -name '*.h')
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(ASANFLAGS) $(PKGCFLAGS) -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build-asan/tests/%: tests/unit/%.c $(AOBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(XCFLAGS) $(ASANFLAGS) $(PKGCFLAGS) -Itests/unit -o $@ $< $(AOBJ) $(LDLIBS) -lcmocka
+
+run: deps build
+	@scripts/run.sh build/xiaoan "$(DATA)" "$(LISTEN)"
+
+unit: $(UNITBIN) $(AUNITBIN)
+
+test: deps
+	@$(MAKE) --no-print-directory build asan $(UNITBIN) $(AUNITBIN) fuzz-build
+	@tests/run.sh
+
+# libFuzzer harnesses: clang, linked against the sources built with coverage.
+FZFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined
+FZOBJ    := $(SRC:%.c=build-fuzz/%.o)
+FZBIN    := $(FUZZ:fuzz/%.c=build-fuzz/%)
+
+fuzz-build: $(FZBIN)
+
+build-fuzz/%.o: %.c $(shell find src -name '*.h')
+	@mkdir -p $(dir $@)
+	clang $(XCFLAGS) -Wno-unused-command-line-argument -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKGCFLAGS) -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FZOBJ)
+	@mkdir -p $(dir $@)
+	clang $(XCFLAGS) $(FZFLAGS) $(PKGCFLAGS) -o $@ $< $(FZOBJ) $(LDLIBS)
+
+# make fuzz [FUZZ_SECONDS=600]: every harness for as long as asked.
+FUZZ_SECONDS ?= 300
+fuzz: deps fuzz-build
+	@for f in $(FZBIN); do n=$${f#build-fuzz/fuzz_}; mkdir -p fuzz/corpus/$$n fuzz/crashes; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/$$n- fuzz/corpus/$$n || exit 1; done
+
+bench: deps build
+	@bench/api/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,33 @@
+#!/bin/sh
+# deps.sh - make sure the Debian 12 packages Xiaoan builds, tests and benchmarks
+# with are installed. As root it installs what is missing; otherwise it prints
+# the exact apt-get line and fails.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev liboath-dev
+libxlsxwriter-dev libcurl4-openssl-dev libcmocka-dev libzip-dev libexpat1-dev libpq-dev
+python3 wrk nginx-light"
+
+[ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq || true
+	apt-get install -y -qq --no-install-recommends $missing
+else
+	echo "deps: missing Debian packages; run as root:" >&2
+	echo "  apt-get install -y$missing" >&2
+	exit 1
+fi

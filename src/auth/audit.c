@@ -1,0 +1,314 @@
+/*
+ * audit.c - appending to and verifying the hash-chained audit trail, and
+ * GET /api/audit for administrators.
+ */
+#include "auth/audit.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/http.h"
+#include "core/router.h"
+#include "store/store.h"
+
+static void feed(crypto_hash_sha256_state *h, const char *s)
+{
+	/* length-prefixed so that field boundaries are part of the hash */
+	char len[24];
+	size_t n = s ? strlen(s) : 0;
+	int k = snprintf(len, sizeof len, "%zu:", s ? n : (size_t)-1);
+	crypto_hash_sha256_update(h, (const unsigned char *)len, (unsigned long long)k);
+	if (n)
+		crypto_hash_sha256_update(h, (const unsigned char *)s, n);
+}
+
+void audit_hash(const char *prev_hash, int64_t seq, const char *at, int64_t user_id, const char *username,
+		const char *client_ip, const char *action, const char *entity, const char *entity_id,
+		const char *before, const char *after, const char *request_id, char out[65])
+{
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	char num[32];
+	feed(&h, prev_hash);
+	snprintf(num, sizeof num, "%lld", (long long)seq);
+	feed(&h, num);
+	feed(&h, at);
+	snprintf(num, sizeof num, "%lld", (long long)user_id);
+	feed(&h, num);
+	feed(&h, username);
+	feed(&h, client_ip);
+	feed(&h, action);
+	feed(&h, entity);
+	feed(&h, entity_id);
+	feed(&h, before);
+	feed(&h, after);
+	feed(&h, request_id);
+	unsigned char d[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_final(&h, d);
+	sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+void audit_actor_of(struct req *r, struct audit_actor *a)
+{
+	a->user_id = r->user ? r->user->user_id : 0;
+	a->username = r->user ? r->user->username : "-";
+	a->client_ip = r->client_ip ? r->client_ip : "";
+	a->request_id = r->request_id ? r->request_id : "";
+}
+
+int audit_append(struct db *db, const struct audit_actor *a, const char *action, const char *entity,
+		 const char *entity_id, json_t *before, json_t *after)
+{
+	char *bj = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *aj = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	struct stmt *st = NULL;
+	int rc;
+	int64_t seq = 0;
+	char prev[65] = "", at[32], hash[65];
+
+	/* the head row serialises appenders: it is read and written in the
+	 * caller's write transaction */
+	if ((rc = db_prepare(db, &st, "SELECT seq, hash FROM audit_head WHERE id = 1")))
+		goto out;
+	if ((rc = stmt_step(st)) != STORE_ROW) {
+		rc = STORE_ERR;
+		goto out;
+	}
+	seq = stmt_int64(st, 0) + 1;
+	snprintf(prev, sizeof prev, "%s", stmt_text(st, 1));
+	stmt_finalize(st);
+	st = NULL;
+
+	clock_iso(at);
+	audit_hash(prev, seq, at, a->user_id, a->username, a->client_ip, action, entity, entity_id, bj, aj,
+		   a->request_id, hash);
+	if ((rc = db_prepare(db, &st,
+			     "INSERT INTO audit (seq, at, user_id, username, client_ip, action, entity, entity_id,"
+			     " before_json, after_json, request_id, prev_hash, hash)"
+			     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")))
+		goto out;
+	stmt_bind_int64(st, 1, seq);
+	stmt_bind_text(st, 2, at);
+	if (a->user_id)
+		stmt_bind_int64(st, 3, a->user_id);
+	else
+		stmt_bind_null(st, 3);
+	stmt_bind_text(st, 4, a->username);
+	stmt_bind_text(st, 5, a->client_ip);
+	stmt_bind_text(st, 6, action);
+	stmt_bind_text(st, 7, entity);
+	stmt_bind_text(st, 8, entity_id);
+	stmt_bind_text(st, 9, bj);
+	stmt_bind_text(st, 10, aj);
+	stmt_bind_text(st, 11, a->request_id);
+	stmt_bind_text(st, 12, prev);
+	stmt_bind_text(st, 13, hash);
+	if ((rc = stmt_step(st)) != STORE_DONE)
+		goto out;
+	stmt_finalize(st);
+	st = NULL;
+	if ((rc = db_prepare(db, &st, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")))
+		goto out;
+	stmt_bind_int64(st, 1, seq);
+	stmt_bind_text(st, 2, hash);
+	rc = stmt_step(st) == STORE_DONE ? STORE_OK : STORE_ERR;
+out:
+	if (rc == STORE_DONE || rc == STORE_ROW)
+		rc = STORE_ERR;
+	stmt_finalize(st);
+	free(bj);
+	free(aj);
+	return rc;
+}
+
+int audit_write(struct req *r, const char *action, const char *entity, const char *entity_id, json_t *before,
+		json_t *after)
+{
+	struct audit_actor a;
+	audit_actor_of(r, &a);
+	return audit_append(req_db(r), &a, action, entity, entity_id, before, after);
+}
+
+int audit_read(struct req *r, const char *entity, const char *entity_id, const char *what)
+{
+	struct db *db = req_db(r);
+	int rc = db_begin(db);
+	if (rc)
+		return rc;
+	json_t *j = json_pack("{s:s}", "fields", what ? what : "");
+	rc = audit_write(r, "read", entity, entity_id, NULL, j);
+	json_decref(j);
+	if (rc) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db);
+}
+
+int audit_verify(struct db *db, FILE *out)
+{
+	struct stmt *st;
+	int rc = db_prepare(db, &st,
+			    "SELECT seq, at, user_id, username, client_ip, action, entity, entity_id, before_json,"
+			    " after_json, request_id, prev_hash, hash FROM audit ORDER BY seq");
+	if (rc)
+		return -1;
+	char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+	int64_t expect = 1, n = 0;
+	int broken = 0;
+	while ((rc = stmt_step(st)) == STORE_ROW) {
+		int64_t seq = stmt_int64(st, 0);
+		const char *stored_prev = stmt_text(st, 11), *stored = stmt_text(st, 12);
+		char h[65];
+		n++;
+		if (seq != expect) {
+			fprintf(out, "audit: entries %lld..%lld are missing (deleted)\n", (long long)expect,
+				(long long)seq - 1);
+			broken = 1;
+		}
+		if (!stored_prev || strcmp(stored_prev, prev) != 0) {
+			fprintf(out, "audit: entry %lld does not follow the entry before it (inserted, or its predecessor was removed)\n",
+				(long long)seq);
+			broken = 1;
+		}
+		audit_hash(stored_prev ? stored_prev : "", seq, stmt_text(st, 1), stmt_int64(st, 2), stmt_text(st, 3),
+			   stmt_text(st, 4), stmt_text(st, 5), stmt_text(st, 6), stmt_text(st, 7), stmt_text(st, 8),
+			   stmt_text(st, 9), stmt_text(st, 10), h);
+		if (!stored || strcmp(h, stored) != 0) {
+			fprintf(out, "audit: entry %lld was altered (its content does not match its hash)\n", (long long)seq);
+			broken = 1;
+		}
+		snprintf(prev, sizeof prev, "%s", stored ? stored : "");
+		expect = seq + 1;
+	}
+	stmt_finalize(st);
+	if (rc != STORE_DONE)
+		return -1;
+	/* the head catches entries removed from the end */
+	if (db_prepare(db, &st, "SELECT seq, hash FROM audit_head WHERE id = 1") == STORE_OK) {
+		if (stmt_step(st) == STORE_ROW) {
+			int64_t hseq = stmt_int64(st, 0);
+			const char *hh = stmt_text(st, 1);
+			if (hseq != expect - 1 || !hh || strcmp(hh, prev) != 0) {
+				fprintf(out, "audit: the chain ends at entry %lld but the recorded head is entry %lld (entries removed from the end, or the head altered)\n",
+					(long long)expect - 1, (long long)hseq);
+				broken = 1;
+			}
+		}
+		stmt_finalize(st);
+	}
+	if (!broken)
+		fprintf(out, "audit: %lld entries, chain intact\n", (long long)n);
+	return broken;
+}
+
+json_t *audit_history(struct db *db, const char *entity, const char *entity_id, int limit)
+{
+	struct stmt *st;
+	if (db_prepare(db, &st,
+		       "SELECT seq, at, username, client_ip, action, before_json, after_json FROM audit"
+		       " WHERE entity = $1 AND entity_id = $2 ORDER BY seq DESC LIMIT $3"))
+		return NULL;
+	stmt_bind_text(st, 1, entity);
+	stmt_bind_text(st, 2, entity_id);
+	stmt_bind_int64(st, 3, limit);
+	json_t *items = json_array();
+	while (stmt_step(st) == STORE_ROW) {
+		json_t *before = stmt_text(st, 5) ? json_loads(stmt_text(st, 5), 0, NULL) : NULL;
+		json_t *after = stmt_text(st, 6) ? json_loads(stmt_text(st, 6), 0, NULL) : NULL;
+		json_array_append_new(items, json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o}", "seq", (json_int_t)stmt_int64(st, 0),
+						       "at", stmt_text(st, 1), "username", stmt_text(st, 2), "client_ip",
+						       stmt_text(st, 3), "action", stmt_text(st, 4), "before",
+						       before ? before : json_null(), "after", after ? after : json_null()));
+	}
+	stmt_finalize(st);
+	return items;
+}
+
+/* ---- GET /api/audit -------------------------------------------------------- */
+
+static int api_audit_list(struct req *r)
+{
+	struct sqlb b;
+	sqlb_init(&b);
+	sqlb_add(&b, "SELECT seq, at, user_id, username, client_ip, action, entity, entity_id, before_json,"
+		     " after_json, request_id, hash FROM audit WHERE 1=1");
+	const char *v;
+	if ((v = req_query(r, "user")) && *v) {
+		sqlb_add(&b, " AND username = ");
+		sqlb_text(&b, v);
+	}
+	if ((v = req_query(r, "entity")) && *v) {
+		sqlb_add(&b, " AND entity = ");
+		sqlb_text(&b, v);
+	}
+	if ((v = req_query(r, "entity_id")) && *v) {
+		sqlb_add(&b, " AND entity_id = ");
+		sqlb_text(&b, v);
+	}
+	if ((v = req_query(r, "action")) && *v) {
+		sqlb_add(&b, " AND action = ");
+		sqlb_text(&b, v);
+	}
+	if ((v = req_query(r, "from")) && *v) {
+		sqlb_add(&b, " AND at >= ");
+		sqlb_text(&b, v);
+	}
+	if ((v = req_query(r, "to")) && *v) {
+		sqlb_add(&b, " AND at <= ");
+		sqlb_text(&b, v);
+	}
+	long limit = 50, offset = 0;
+	if ((v = req_query(r, "limit"))) {
+		char *e;
+		limit = strtol(v, &e, 10);
+		if (*e || limit < 1 || limit > 500) {
+			sqlb_free(&b);
+			return reply_error(r, 400, "validation.range", "limit 须在 1 到 500 之间", "limit");
+		}
+	}
+	if ((v = req_query(r, "offset"))) {
+		char *e;
+		offset = strtol(v, &e, 10);
+		if (*e || offset < 0) {
+			sqlb_free(&b);
+			return reply_error(r, 400, "validation.range", "offset 须为非负整数", "offset");
+		}
+	}
+	sqlb_add(&b, " ORDER BY seq DESC LIMIT ");
+	sqlb_int(&b, limit + 1);
+	sqlb_add(&b, " OFFSET ");
+	sqlb_int(&b, offset);
+	struct stmt *st;
+	int rc = sqlb_prepare(&b, req_db(r), &st);
+	sqlb_free(&b);
+	if (rc)
+		return reply_store_error(r, rc, NULL, NULL, NULL);
+	json_t *items = json_array();
+	int more = 0;
+	while ((rc = stmt_step(st)) == STORE_ROW) {
+		if ((long)json_array_size(items) == limit) {
+			more = 1;
+			break;
+		}
+		json_t *before = stmt_text(st, 8) ? json_loads(stmt_text(st, 8), 0, NULL) : json_null();
+		json_t *after = stmt_text(st, 9) ? json_loads(stmt_text(st, 9), 0, NULL) : json_null();
+		json_array_append_new(
+			items, json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq",
+					 (json_int_t)stmt_int64(st, 0), "at", stmt_text(st, 1), "user_id",
+					 (json_int_t)stmt_int64(st, 2), "username", stmt_text(st, 3), "client_ip",
+					 stmt_text(st, 4), "action", stmt_text(st, 5), "entity", stmt_text(st, 6),
+					 "entity_id", stmt_text(st, 7), "before", before ? before : json_null(), "after",
+					 after ? after : json_null(), "request_id", stmt_text(st, 10), "hash",
+					 stmt_text(st, 11)));
+	}
+	stmt_finalize(st);
+	return reply_json(r, 200, json_pack("{s:o,s:b,s:I}", "items", items, "more", more, "offset", (json_int_t)offset));
+}
+
+const struct route audit_routes[] = {
+	{ .method = "GET", .pattern = "/api/audit", .handler = api_audit_list, .perm = "audit.read" },
+	{ 0 },
+};

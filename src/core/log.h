@@ -1,0 +1,12 @@
+/*
+ * log.h - one line per event on stderr, timestamped in UTC.
+ */
+#ifndef XIAOAN_LOG_H
+#define XIAOAN_LOG_H
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_set_quiet(int quiet);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * server.h - the HTTP server: libmicrohttpd with an internal thread pool.
+ */
+#ifndef XIAOAN_SERVER_H
+#define XIAOAN_SERVER_H
+
+struct config;
+struct store;
+
+/* Serves until SIGTERM or SIGINT, then stops accepting, lets requests in
+ * flight finish (up to 10 s) and returns 0; -1 if it could not start. */
+int server_run(struct config *cfg, struct store *st);
+
+/* The hooks the server calls around every request; set by the auth module
+ * (kept as pointers so core does not depend on auth). */
+struct req;
+struct server_hooks {
+	/* Reads the session cookie and fills r->user, or leaves it NULL. */
+	void (*authenticate)(struct req *r);
+	/* Called when the response is known, before it is sent (cookie refresh). */
+	void (*finish)(struct req *r);
+};
+void server_set_hooks(const struct server_hooks *h);
+
+/* Fixed-window limiter per client address, shared by public routes.
+ * Returns 1 when the caller is over limit_per_minute. */
+int ratelimit_hit(const char *client, int limit_per_minute);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * schools_int.h - between the school handlers (schools_api.c) and the
+ * school SQL (schools_store.c); not for other modules.
+ *
+ * A school travels as a JSON object: the stored fields by their API names
+ * (strings "" when empty, numbers or null), plus id, region_name,
+ * police_unit_name, created_at and updated_at when read back. The store
+ * reads regions and units only to name them and to resolve what a user
+ * typed; it never writes them.
+ */
+#ifndef XIAOAN_SCHOOLS_INT_H
+#define XIAOAN_SCHOOLS_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+struct principal;
+
+/* The stored fields, in the schools table's order (also the audit's). */
+extern const char *const school_stored[];
+
+/* List filters; NULL / 0 = not filtered. Values were validated. */
+struct school_filter {
+	const char *region;      /* region code: the region and everything below it */
+	const char *stage;
+	const char *ownership;
+	const char *status;
+	const char *q;           /* name or code contains (LIKE wildcards are escaped) */
+	int64_t police_unit_id;
+};
+
+/* Sortable columns: API name → SQL, NULL-terminated pairs. */
+const char *school_sort_sql(const char *api_name);
+
+/* Calls each(arg, rec) for every school in p's scope matching f, in order
+ * (sort_sql from school_sort_sql, desc for descending), limit < 0 = all.
+ * rec is borrowed. Stops when each returns non-zero and returns that value;
+ * else 0 or a store error. */
+int school_store_list(struct db *db, const struct principal *p, const struct school_filter *f,
+		      const char *sort_sql, int desc, int64_t limit, int64_t offset,
+		      int (*each)(void *arg, json_t *rec), void *arg);
+int school_store_count(struct db *db, const struct principal *p, const struct school_filter *f, int64_t *n);
+
+/* {"total","by_stage","by_region","by_ownership","by_status","boarding"} (new reference). */
+int school_store_stats(struct db *db, const struct principal *p, const struct school_filter *f, json_t **out);
+
+/* One school. p NULL = no scope check; with_deleted also finds soft-deleted
+ * schools (*deleted tells; may be NULL). *rec is a new reference.
+ * STORE_NOTFOUND when absent (or outside the scope). */
+int school_store_get(struct db *db, const struct principal *p, int64_t id, int with_deleted, json_t **rec,
+		     int *deleted);
+/* The school holding a 学校标识码, deleted or not, whatever the scope.
+ * STORE_NOTFOUND when none. */
+int school_store_find_code(struct db *db, const char *code, int64_t *id, int *deleted);
+
+/* Writes rec's stored fields. insert sets *id. update also revives a
+ * soft-deleted school. at = clock_iso(). */
+int school_store_insert(struct db *db, json_t *rec, const char *at, int64_t *id);
+int school_store_update(struct db *db, int64_t id, json_t *rec, const char *at);
+int school_store_delete(struct db *db, int64_t id, const char *at);
+
+/* A county or township a school may belong to: enabled, level county or
+ * township. Writes its name. STORE_NOTFOUND otherwise. */
+int school_store_region(struct db *db, const char *code, char *name, size_t namelen);
+/* Any region by code (for the list's filter). */
+int school_store_region_exists(struct db *db, const char *code);
+/* Resolves what a file says in the township column (a code, or a name
+ * unique among the regions p may use) into code[16]. Returns 0,
+ * STORE_NOTFOUND, 1 when the name is ambiguous, or a store error. */
+int school_store_region_find(struct db *db, const struct principal *p, const char *text, char code[16]);
+
+/* An enabled unit by id; writes its name. STORE_NOTFOUND otherwise. */
+int school_store_unit(struct db *db, int64_t id, char *name, size_t namelen);
+/* Resolves a unit code or name into *id: 0, STORE_NOTFOUND, 1 when the name
+ * is ambiguous, or a store error. */
+int school_store_unit_find(struct db *db, const char *text, int64_t *id);
+
+#endif

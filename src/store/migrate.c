@@ -1,0 +1,209 @@
+/*
+ * migrate.c - versioned schema migrations, applied in order at start and
+ * by `xiaoan migrate`. Each migration runs in its own transaction and is
+ * recorded in schema_migrations. Every migration has a SQLite text and
+ * (from issue 5 on) a PostgreSQL text kept equivalent to it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store.h"
+
+struct migration {
+	int version;
+	const char *name;
+	const char *sqlite;
+};
+
+static const struct migration migrations[] = {
+	{ 1, "foundation",
+	  /* regions: GB/T 2260 codes (6 digits) and 9-digit township codes,
+	   * with a materialised path "/340000/340800/340822/" for subtree scope */
+	  "CREATE TABLE regions ("
+	  " code TEXT PRIMARY KEY,"
+	  " name TEXT NOT NULL,"
+	  " level TEXT NOT NULL CHECK (level IN ('province','city','county','township')),"
+	  " parent_code TEXT REFERENCES regions(code),"
+	  " path TEXT NOT NULL UNIQUE,"
+	  " disabled INTEGER NOT NULL DEFAULT 0,"
+	  " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	  "CREATE INDEX regions_parent ON regions(parent_code);"
+	  /* 成员单位: member units, a tree with their own path */
+	  "CREATE TABLE units ("
+	  " id INTEGER PRIMARY KEY,"
+	  " code TEXT NOT NULL UNIQUE,"
+	  " name TEXT NOT NULL,"
+	  " type TEXT NOT NULL,"
+	  " parent_id INTEGER REFERENCES units(id),"
+	  " region_code TEXT REFERENCES regions(code),"
+	  " path TEXT NOT NULL,"
+	  " duties TEXT NOT NULL DEFAULT '',"
+	  " phone TEXT NOT NULL DEFAULT '',"
+	  " disabled INTEGER NOT NULL DEFAULT 0,"
+	  " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	  "CREATE INDEX units_region ON units(region_code);"
+	  "CREATE INDEX units_path ON units(path);"
+	  "CREATE TABLE roles ("
+	  " code TEXT PRIMARY KEY,"
+	  " name TEXT NOT NULL UNIQUE,"
+	  " perms TEXT NOT NULL,"
+	  " require_totp INTEGER NOT NULL DEFAULT 0,"
+	  " builtin INTEGER NOT NULL DEFAULT 0,"
+	  " disabled INTEGER NOT NULL DEFAULT 0,"
+	  " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	  "CREATE TABLE users ("
+	  " id INTEGER PRIMARY KEY,"
+	  " username TEXT NOT NULL UNIQUE,"
+	  " display_name TEXT NOT NULL,"
+	  " phone TEXT NOT NULL DEFAULT '',"
+	  " unit_id INTEGER NOT NULL REFERENCES units(id),"
+	  " scope_kind TEXT NOT NULL CHECK (scope_kind IN ('all','region','unit','school')),"
+	  " scope_value TEXT NOT NULL,"
+	  " password_hash TEXT NOT NULL,"
+	  " must_change_password INTEGER NOT NULL DEFAULT 1,"
+	  " totp_secret TEXT,"
+	  " totp_pending TEXT,"
+	  " totp_last_step INTEGER NOT NULL DEFAULT 0,"
+	  " failed_logins INTEGER NOT NULL DEFAULT 0,"
+	  " locked_until INTEGER NOT NULL DEFAULT 0,"
+	  " disabled INTEGER NOT NULL DEFAULT 0,"
+	  " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	  "CREATE TABLE user_roles ("
+	  " user_id INTEGER NOT NULL REFERENCES users(id),"
+	  " role_code TEXT NOT NULL REFERENCES roles(code),"
+	  " PRIMARY KEY (user_id, role_code));"
+	  /* sessions: the token itself is never stored, only its SHA-256 */
+	  "CREATE TABLE sessions ("
+	  " id TEXT PRIMARY KEY,"
+	  " user_id INTEGER NOT NULL REFERENCES users(id),"
+	  " csrf TEXT NOT NULL,"
+	  " created_at INTEGER NOT NULL,"
+	  " last_seen INTEGER NOT NULL,"
+	  " client_ip TEXT NOT NULL DEFAULT '');"
+	  "CREATE INDEX sessions_user ON sessions(user_id);"
+	  /* failed logins per client address */
+	  "CREATE TABLE login_failures ("
+	  " client_ip TEXT PRIMARY KEY,"
+	  " failures INTEGER NOT NULL DEFAULT 0,"
+	  " locked_until INTEGER NOT NULL DEFAULT 0,"
+	  " updated_at INTEGER NOT NULL);"
+	  /* the audit trail: append-only, hash-chained */
+	  "CREATE TABLE audit ("
+	  " seq INTEGER PRIMARY KEY,"
+	  " at TEXT NOT NULL,"
+	  " user_id INTEGER,"
+	  " username TEXT NOT NULL,"
+	  " client_ip TEXT NOT NULL,"
+	  " action TEXT NOT NULL,"
+	  " entity TEXT NOT NULL,"
+	  " entity_id TEXT NOT NULL,"
+	  " before_json TEXT,"
+	  " after_json TEXT,"
+	  " request_id TEXT NOT NULL,"
+	  " prev_hash TEXT NOT NULL,"
+	  " hash TEXT NOT NULL);"
+	  "CREATE INDEX audit_entity ON audit(entity, entity_id);"
+	  "CREATE INDEX audit_user ON audit(user_id);"
+	  "CREATE INDEX audit_at ON audit(at);"
+	  "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	  " BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;"
+	  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	  " BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;"
+	  "CREATE TABLE audit_head ("
+	  " id INTEGER PRIMARY KEY CHECK (id = 1),"
+	  " seq INTEGER NOT NULL,"
+	  " hash TEXT NOT NULL);"
+	  "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');"
+	  /* the school registry */
+	  "CREATE TABLE schools ("
+	  " id INTEGER PRIMARY KEY,"
+	  " code TEXT NOT NULL UNIQUE,"
+	  " name TEXT NOT NULL,"
+	  " stage TEXT NOT NULL,"
+	  " ownership TEXT NOT NULL,"
+	  " boarding INTEGER NOT NULL DEFAULT 0,"
+	  " region_code TEXT NOT NULL REFERENCES regions(code),"
+	  " address TEXT NOT NULL DEFAULT '',"
+	  " lat REAL, lon REAL,"
+	  " enrollment INTEGER, staff_count INTEGER, guard_count INTEGER,"
+	  " principal_name TEXT NOT NULL DEFAULT '', principal_phone TEXT NOT NULL DEFAULT '',"
+	  " safety_officer_name TEXT NOT NULL DEFAULT '', safety_officer_phone TEXT NOT NULL DEFAULT '',"
+	  " legal_vp_name TEXT NOT NULL DEFAULT '', legal_vp_unit TEXT NOT NULL DEFAULT '',"
+	  " legal_vp_phone TEXT NOT NULL DEFAULT '',"
+	  " police_unit_id INTEGER REFERENCES units(id),"
+	  " unit_id INTEGER REFERENCES units(id),"
+	  " status TEXT NOT NULL DEFAULT '正常',"
+	  " deleted_at TEXT,"
+	  " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+	  "CREATE INDEX schools_region ON schools(region_code);"
+	  "CREATE INDEX schools_police ON schools(police_unit_id);"
+	  "CREATE INDEX schools_unit ON schools(unit_id);"
+	  "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);" },
+};
+
+int store_schema_version(void)
+{
+	return migrations[sizeof migrations / sizeof migrations[0] - 1].version;
+}
+
+int store_migrate(struct store *s, int *applied, char *err, size_t errlen)
+{
+	*applied = 0;
+	struct db *db = store_acquire(s);
+	int rc = db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+	if (rc) {
+		snprintf(err, errlen, "migrate: %s", db_errmsg(db));
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
+		const struct migration *m = &migrations[i];
+		if ((rc = db_begin(db))) {
+			snprintf(err, errlen, "migrate: %s", db_errmsg(db));
+			goto out;
+		}
+		int64_t have = 0;
+		char v[16];
+		snprintf(v, sizeof v, "%d", m->version);
+		rc = db_query_int64(db, &have, "SELECT count(*) FROM schema_migrations WHERE version = CAST($1 AS INTEGER)",
+				    1, v);
+		if (rc == STORE_OK && have) {
+			db_rollback(db);
+			continue;
+		}
+		if (rc || (rc = db_exec(db, m->sqlite))) {
+			snprintf(err, errlen, "migration %d (%s): %s", m->version, m->name, db_errmsg(db));
+			db_rollback(db);
+			goto out;
+		}
+		time_t t = time(NULL);
+		struct tm tm;
+		char at[32];
+		gmtime_r(&t, &tm);
+		strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		struct stmt *st;
+		if ((rc = db_prepare(db, &st, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")))
+			goto fail;
+		stmt_bind_int64(st, 1, m->version);
+		stmt_bind_text(st, 2, m->name);
+		stmt_bind_text(st, 3, at);
+		rc = stmt_step(st);
+		stmt_finalize(st);
+		if (rc != STORE_DONE)
+			goto fail;
+		if ((rc = db_commit(db)))
+			goto fail;
+		(*applied)++;
+		continue;
+fail:
+		snprintf(err, errlen, "migration %d (%s): %s", m->version, m->name, db_errmsg(db));
+		db_rollback(db);
+		rc = rc ? rc : STORE_ERR;
+		goto out;
+	}
+	rc = 0;
+out:
+	store_release(db);
+	return rc;
+}

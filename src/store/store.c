@@ -1,0 +1,126 @@
+/*
+ * store.c - backend selection and the helpers every backend shares:
+ * single-value queries and the numbered-parameter SQL builder.
+ */
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_impl.h"
+
+struct store *store_open(const char *url, int pool, char *err, size_t errlen)
+{
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+		snprintf(err, errlen, "PostgreSQL backend is not built into this version (see issue 5); use sqlite:PATH");
+		return NULL;
+	}
+	const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
+	if (!*path) {
+		snprintf(err, errlen, "database url '%s': empty path", url);
+		return NULL;
+	}
+	return sqlite_store_open(path, pool, err, errlen);
+}
+
+int db_query_int64(struct db *db, int64_t *out, const char *sql, int nparams, ...)
+{
+	struct stmt *st;
+	int rc = db_prepare(db, &st, sql);
+	if (rc)
+		return rc;
+	va_list ap;
+	va_start(ap, nparams);
+	for (int i = 1; i <= nparams; i++)
+		stmt_bind_text(st, i, va_arg(ap, const char *));
+	va_end(ap);
+	rc = stmt_step(st);
+	if (rc == STORE_ROW) {
+		*out = stmt_int64(st, 0);
+		rc = STORE_OK;
+	} else if (rc == STORE_DONE) {
+		rc = STORE_NOTFOUND;
+	}
+	stmt_finalize(st);
+	return rc;
+}
+
+/* ---- SQL builder ----------------------------------------------------------- */
+
+void sqlb_init(struct sqlb *b)
+{
+	memset(b, 0, sizeof *b);
+}
+
+void sqlb_free(struct sqlb *b)
+{
+	free(b->sql);
+	memset(b, 0, sizeof *b);
+}
+
+void sqlb_add(struct sqlb *b, const char *sql)
+{
+	size_t n = strlen(sql);
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->sql, cap);
+		if (!p)
+			abort();
+		b->sql = p;
+		b->cap = cap;
+	}
+	memcpy(b->sql + b->len, sql, n + 1);
+	b->len += n;
+}
+
+static struct sqlb_param *next_param(struct sqlb *b)
+{
+	if (b->np >= SQLB_MAXP)
+		abort(); /* a programming error: filters are bounded */
+	char tmp[16];
+	snprintf(tmp, sizeof tmp, "$%d", b->np + 1);
+	sqlb_add(b, tmp);
+	return &b->p[b->np++];
+}
+
+void sqlb_text(struct sqlb *b, const char *v)
+{
+	struct sqlb_param *p = next_param(b);
+	p->type = SQLB_TEXT;
+	p->text = v;
+}
+
+void sqlb_int(struct sqlb *b, int64_t v)
+{
+	struct sqlb_param *p = next_param(b);
+	p->type = SQLB_INT;
+	p->i = v;
+}
+
+void sqlb_double(struct sqlb *b, double v)
+{
+	struct sqlb_param *p = next_param(b);
+	p->type = SQLB_DOUBLE;
+	p->d = v;
+}
+
+int sqlb_prepare(struct sqlb *b, struct db *db, struct stmt **out)
+{
+	int rc = db_prepare(db, out, b->sql ? b->sql : "");
+	if (rc)
+		return rc;
+	for (int i = 0; i < b->np; i++) {
+		const struct sqlb_param *p = &b->p[i];
+		if (p->type == SQLB_TEXT)
+			stmt_bind_text(*out, i + 1, p->text);
+		else if (p->type == SQLB_INT)
+			stmt_bind_int64(*out, i + 1, p->i);
+		else
+			stmt_bind_double(*out, i + 1, p->d);
+	}
+	return STORE_OK;
+}

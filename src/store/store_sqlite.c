@@ -1,0 +1,395 @@
+/*
+ * store_sqlite.c - the store API on SQLite: a pool of connections to one
+ * file in WAL mode, foreign keys on, synchronous=FULL (a commit that was
+ * answered survives a crash), a busy timeout, and a per-connection cache
+ * of prepared statements. "$N" placeholders are SQLite named parameters;
+ * binding by number maps N to the parameter's index.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/store_impl.h"
+
+#define STMT_CACHE 96
+#define MAXP 64
+
+struct stmt {
+	struct db *db;
+	sqlite3_stmt *s;
+	const char *sql;      /* cache key (owned copy) */
+	int cached, in_use;
+	int map[MAXP + 1];    /* $N -> sqlite index */
+	int nmap;
+};
+
+struct db {
+	struct store *store;
+	sqlite3 *h;
+	int in_tx, busy;
+	struct stmt *cache[STMT_CACHE];
+	int ncache;
+	struct db *next_free;
+};
+
+struct store {
+	enum store_kind kind;
+	char path[1024];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct db **all;
+	int nall, max;
+	struct db *free_list;
+};
+
+static int map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return STORE_OK;
+	case SQLITE_ROW:
+		return STORE_ROW;
+	case SQLITE_DONE:
+		return STORE_DONE;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONSTRAINT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	default:
+		return STORE_ERR;
+	}
+}
+
+static struct db *conn_open(struct store *s, char *err, size_t errlen)
+{
+	struct db *db = calloc(1, sizeof *db);
+	if (!db)
+		abort();
+	db->store = s;
+	int rc = sqlite3_open_v2(s->path, &db->h,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite %s: %s", s->path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		sqlite3_close(db->h);
+		free(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_extended_result_codes(db->h, 1);
+	char *e = NULL;
+	rc = sqlite3_exec(db->h,
+			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+			  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;",
+			  NULL, NULL, &e);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite %s: %s", s->path, e ? e : sqlite3_errstr(rc));
+		sqlite3_free(e);
+		sqlite3_close(db->h);
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void conn_close(struct db *db)
+{
+	for (int i = 0; i < db->ncache; i++) {
+		sqlite3_finalize(db->cache[i]->s);
+		free((char *)db->cache[i]->sql);
+		free(db->cache[i]);
+	}
+	sqlite3_close_v2(db->h);
+	free(db);
+}
+
+struct store *sqlite_store_open(const char *path, int pool, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof *s);
+	if (!s)
+		abort();
+	s->kind = STORE_SQLITE;
+	snprintf(s->path, sizeof s->path, "%s", path);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->max = pool > 0 ? pool : 4;
+	s->all = calloc((size_t)s->max, sizeof *s->all);
+	/* open one now so that a bad path fails at start, not at first request */
+	struct db *db = conn_open(s, err, errlen);
+	if (!db) {
+		free(s->all);
+		free(s);
+		return NULL;
+	}
+	s->all[s->nall++] = db;
+	db->next_free = NULL;
+	s->free_list = db;
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nall; i++)
+		conn_close(s->all[i]);
+	free(s->all);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+enum store_kind store_kind(const struct store *s)
+{
+	return s->kind;
+}
+
+struct db *store_acquire(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (s->free_list) {
+			struct db *db = s->free_list;
+			s->free_list = db->next_free;
+			pthread_mutex_unlock(&s->mu);
+			return db;
+		}
+		if (s->nall < s->max) {
+			char err[256];
+			struct db *db = conn_open(s, err, sizeof err);
+			if (db) {
+				s->all[s->nall++] = db;
+				pthread_mutex_unlock(&s->mu);
+				return db;
+			}
+		}
+		pthread_cond_wait(&s->cv, &s->mu);
+	}
+}
+
+void store_release(struct db *db)
+{
+	if (!db)
+		return;
+	struct store *s = db->store;
+	if (db->in_tx)
+		db_rollback(db);
+	pthread_mutex_lock(&s->mu);
+	db->next_free = s->free_list;
+	s->free_list = db;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+struct store *db_store(struct db *db)
+{
+	return db->store;
+}
+
+int store_ping(struct store *s)
+{
+	struct db *db = store_acquire(s);
+	int64_t v = 0;
+	int rc = db_query_int64(db, &v, "SELECT 1", 0);
+	store_release(db);
+	return rc == STORE_OK && v == 1 ? 0 : -1;
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+	return map_rc(sqlite3_exec(db->h, sql, NULL, NULL, NULL));
+}
+
+const char *db_errmsg(struct db *db)
+{
+	return sqlite3_errmsg(db->h);
+}
+
+int db_begin(struct db *db)
+{
+	int rc = db_exec(db, "BEGIN IMMEDIATE");
+	if (rc == STORE_OK)
+		db->in_tx = 1;
+	return rc;
+}
+
+int db_commit(struct db *db)
+{
+	int rc = db_exec(db, "COMMIT");
+	if (rc == STORE_OK)
+		db->in_tx = 0;
+	else
+		db_rollback(db);
+	return rc;
+}
+
+int db_rollback(struct db *db)
+{
+	db->in_tx = 0;
+	return db_exec(db, "ROLLBACK");
+}
+
+int db_in_tx(struct db *db)
+{
+	return db->in_tx;
+}
+
+int64_t db_changes(struct db *db)
+{
+	return sqlite3_changes64(db->h);
+}
+
+static void build_map(struct stmt *st)
+{
+	int n = sqlite3_bind_parameter_count(st->s);
+	st->nmap = 0;
+	memset(st->map, 0, sizeof st->map);
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(st->s, i);
+		if (name && name[0] == '$') {
+			int k = atoi(name + 1);
+			if (k > 0 && k <= MAXP) {
+				st->map[k] = i;
+				if (k > st->nmap)
+					st->nmap = k;
+			}
+		}
+	}
+}
+
+int db_prepare(struct db *db, struct stmt **out, const char *sql)
+{
+	*out = NULL;
+	for (int i = 0; i < db->ncache; i++) {
+		struct stmt *st = db->cache[i];
+		if (!st->in_use && (st->sql == sql || strcmp(st->sql, sql) == 0)) {
+			st->in_use = 1;
+			*out = st;
+			return STORE_OK;
+		}
+	}
+	struct stmt *st = calloc(1, sizeof *st);
+	if (!st)
+		abort();
+	st->db = db;
+	int cache = db->ncache < STMT_CACHE;
+	int rc = sqlite3_prepare_v3(db->h, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &st->s, NULL);
+	if (rc != SQLITE_OK) {
+		free(st);
+		return map_rc(rc) == STORE_BUSY ? STORE_BUSY : STORE_ERR;
+	}
+	build_map(st);
+	st->in_use = 1;
+	if (cache) {
+		st->cached = 1;
+		st->sql = strdup(sql);
+		db->cache[db->ncache++] = st;
+	}
+	*out = st;
+	return STORE_OK;
+}
+
+static int idx(struct stmt *st, int n)
+{
+	return n > 0 && n <= MAXP ? st->map[n] : 0;
+}
+
+int stmt_bind_text(struct stmt *st, int n, const char *v)
+{
+	if (!v)
+		return stmt_bind_null(st, n);
+	return map_rc(sqlite3_bind_text(st->s, idx(st, n), v, -1, SQLITE_TRANSIENT));
+}
+
+int stmt_bind_int64(struct stmt *st, int n, int64_t v)
+{
+	return map_rc(sqlite3_bind_int64(st->s, idx(st, n), v));
+}
+
+int stmt_bind_double(struct stmt *st, int n, double v)
+{
+	return map_rc(sqlite3_bind_double(st->s, idx(st, n), v));
+}
+
+int stmt_bind_null(struct stmt *st, int n)
+{
+	return map_rc(sqlite3_bind_null(st->s, idx(st, n)));
+}
+
+int stmt_bind_blob(struct stmt *st, int n, const void *p, size_t len)
+{
+	return map_rc(sqlite3_bind_blob64(st->s, idx(st, n), p, len, SQLITE_TRANSIENT));
+}
+
+int stmt_step(struct stmt *st)
+{
+	return map_rc(sqlite3_step(st->s));
+}
+
+int stmt_reset(struct stmt *st)
+{
+	sqlite3_reset(st->s);
+	sqlite3_clear_bindings(st->s);
+	return STORE_OK;
+}
+
+int stmt_ncols(struct stmt *st)
+{
+	return sqlite3_column_count(st->s);
+}
+
+const char *stmt_colname(struct stmt *st, int col)
+{
+	return sqlite3_column_name(st->s, col);
+}
+
+const char *stmt_text(struct stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st->s, col);
+}
+
+int64_t stmt_int64(struct stmt *st, int col)
+{
+	return sqlite3_column_int64(st->s, col);
+}
+
+double stmt_double(struct stmt *st, int col)
+{
+	return sqlite3_column_double(st->s, col);
+}
+
+int stmt_is_null(struct stmt *st, int col)
+{
+	return sqlite3_column_type(st->s, col) == SQLITE_NULL;
+}
+
+const void *stmt_blob(struct stmt *st, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st->s, col);
+	*n = (size_t)sqlite3_column_bytes(st->s, col);
+	return p;
+}
+
+void stmt_finalize(struct stmt *st)
+{
+	if (!st)
+		return;
+	if (st->cached) {
+		sqlite3_reset(st->s);
+		sqlite3_clear_bindings(st->s);
+		st->in_use = 0;
+		return;
+	}
+	sqlite3_finalize(st->s);
+	free(st);
+}
+
+/* Raw handle for the few SQLite-only tools (backup, integrity check). */
+void *sqlite_handle(struct db *db)
+{
+	return db->h;
+}
