@@ -34,28 +34,34 @@ deps:
 build: build/xiaoan
 
 build/xiaoan: $(OBJ) build/src/main.o
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/%.o: %.c $(shell find src -name '*.h')
+build/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) $(PKGCFLAGS) -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(XCFLAGS) $(CFLAGS) $(PKGCFLAGS) -MMD -MP -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
 
 build/tests/%: tests/unit/%.c $(OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(CFLAGS) $(PKGCFLAGS) -Itests/unit -o $@ $< $(OBJ) $(LDLIBS) -lcmocka
+	@echo "  TEST    $@"
+	@$(CC) $(XCFLAGS) $(CFLAGS) $(PKGCFLAGS) -Itests/unit -o $@ $< $(OBJ) $(LDLIBS) -lcmocka
 
 asan: build-asan/xiaoan
 
 build-asan/xiaoan: $(AOBJ) build-asan/src/main.o
-	$(CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ASANFLAGS) -o $@ $^ $(LDLIBS)
 
-build-asan/%.o: %.c $(shell find src -name '*.h')
+build-asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(ASANFLAGS) $(PKGCFLAGS) -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
+	@echo "  CC/ASAN $<"
+	@$(CC) $(XCFLAGS) $(ASANFLAGS) $(PKGCFLAGS) -MMD -MP -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
 
 build-asan/tests/%: tests/unit/%.c $(AOBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(XCFLAGS) $(ASANFLAGS) $(PKGCFLAGS) -Itests/unit -o $@ $< $(AOBJ) $(LDLIBS) -lcmocka
+	@echo "  TEST    $@"
+	@$(CC) $(XCFLAGS) $(ASANFLAGS) $(PKGCFLAGS) -Itests/unit -o $@ $< $(AOBJ) $(LDLIBS) -lcmocka
 
 run: deps build
 	@scripts/run.sh build/xiaoan "$(DATA)" "$(LISTEN)"
@@ -73,13 +79,15 @@ FZBIN    := $(FUZZ:fuzz/%.c=build-fuzz/%)
 
 fuzz-build: $(FZBIN)
 
-build-fuzz/%.o: %.c $(shell find src -name '*.h')
+build-fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(XCFLAGS) -Wno-unused-command-line-argument -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKGCFLAGS) -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
+	@echo "  CC/FUZZ $<"
+	@clang -MMD -MP $(XCFLAGS) -Wno-unused-command-line-argument -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKGCFLAGS) -DXIAOAN_VERSION='"$(VERSION)"' -c -o $@ $<
 
 build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FZOBJ)
 	@mkdir -p $(dir $@)
-	clang $(XCFLAGS) $(FZFLAGS) $(PKGCFLAGS) -o $@ $< $(FZOBJ) $(LDLIBS)
+	@echo "  FUZZ    $@"
+	@clang $(XCFLAGS) $(FZFLAGS) $(PKGCFLAGS) -o $@ $< $(FZOBJ) $(LDLIBS)
 
 # make fuzz [FUZZ_SECONDS=600]: every harness for as long as asked.
 FUZZ_SECONDS ?= 300
@@ -90,6 +98,8 @@ fuzz: deps fuzz-build
 
 bench: deps build
 	@bench/api/run.sh
+
+-include $(shell find build build-asan build-fuzz -name '*.d' 2>/dev/null)
 
 clean:
 	rm -rf build build-asan build-fuzz

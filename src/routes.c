@@ -7,6 +7,7 @@
 #include "admin/admin.h"
 #include "auth/audit.h"
 #include "auth/session.h"
+#include "core/config.h"
 #include "core/http.h"
 #include "core/router.h"
 #include "schools/schools.h"
@@ -30,7 +31,15 @@ static int api_version(struct req *r)
 					    "schema", store_schema_version()));
 }
 
+/* What the console needs before sign-in: the map tile template (empty =
+ * the offline vector base) and the version. */
+static int api_client_config(struct req *r)
+{
+	return reply_json(r, 200, json_pack("{s:s,s:s}", "tile_url", r->cfg->tile_url, "version", XIAOAN_VERSION));
+}
+
 static const struct route core_routes[] = {
+	{ .method = "GET", .pattern = "/api/client-config", .handler = api_client_config, .flags = ROUTE_PUBLIC },
 	{ .method = "GET", .pattern = "/healthz", .handler = api_healthz, .flags = ROUTE_PUBLIC },
 	{ .method = "GET", .pattern = "/readyz", .handler = api_readyz, .flags = ROUTE_PUBLIC },
 	{ .method = "GET", .pattern = "/api/version", .handler = api_version, .flags = ROUTE_PUBLIC },

@@ -44,7 +44,7 @@ for f in build-fuzz/fuzz_*; do
 	mkdir -p "fuzz/corpus/$n"
 	# new inputs go to a scratch directory; the committed corpus is only read
 	rm -rf "$out/fuzz-$n-new" && mkdir -p "$out/fuzz-$n-new"
-	if "$f" -max_total_time="${FUZZ_BRIEF_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$out/fuzz-$n-" \
+	if "$f" -max_total_time="${FUZZ_BRIEF_SECONDS:-10}" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$out/fuzz-$n-" \
 		"$out/fuzz-$n-new" "fuzz/corpus/$n" > "$out/fuzz-$n.txt" 2>&1; then
 		echo "ok - fuzz $n: $(grep -Eo 'Done [0-9]+ runs' "$out/fuzz-$n.txt" | tail -1)" | tee -a "$log"
 	else

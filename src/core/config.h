@@ -27,7 +27,7 @@ struct config {
 	int session_absolute;      /* seconds, default 43200 */
 	int lock_failures;         /* failed logins before a lock, default 5 */
 	int lock_seconds;          /* default 900 */
-	int rate_per_minute;       /* requests per client address per minute on public routes, default 120 */
+	int rate_per_minute;       /* public writes (sign-in) per client address per minute, default 120 */
 	char tile_url[512];        /* map tile URL template for the console; empty = offline base */
 };
 

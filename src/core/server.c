@@ -238,7 +238,10 @@ static void dispatch(struct srv *s, struct ctx *x)
 	if (hooks.authenticate && (!(rt->flags & ROUTE_PUBLIC) || (rt->flags & ROUTE_OPTIONAL_AUTH)))
 		hooks.authenticate(r);
 	if (rt->flags & ROUTE_PUBLIC) {
-		if (ratelimit_hit(r->client_ip, s->cfg->rate_per_minute)) {
+		/* public writes (sign-in, later anonymous tips) are rate limited
+		 * per address; public reads (health, version) are not */
+		if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
+		    ratelimit_hit(r->client_ip, s->cfg->rate_per_minute)) {
 			reply_header(r, "Retry-After", "60");
 			reply_error(r, 429, "rate_limited", "请求过于频繁，请稍后再试", NULL);
 			return;
@@ -417,14 +420,87 @@ static char *read_file(const char *path)
 	return buf_detach(&b, NULL);
 }
 
-int server_run(struct config *cfg, struct store *st)
+static void srv_init(struct srv *s, struct config *cfg, struct store *st)
 {
-	struct srv s = { .cfg = cfg, .store = st };
-	snprintf(s.csp, sizeof s.csp,
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->store = st;
+	snprintf(s->csp, sizeof s->csp,
 		 "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:%s%s; "
 		 "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
 		 "frame-ancestors 'none'",
 		 cfg->tile_url[0] ? " " : "", cfg->tile_url[0] ? "https: http:" : "");
+}
+
+/* ---- embedded mode (fuzzing whole requests in-process) ---------------------- */
+
+struct server_embedded {
+	struct srv s;
+	struct MHD_Daemon *d;
+};
+
+struct server_embedded *server_embedded_start(struct config *cfg, struct store *st)
+{
+	struct server_embedded *e = calloc(1, sizeof *e);
+	if (!e)
+		abort();
+	srv_init(&e->s, cfg, st);
+	e->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC, 0, NULL, NULL,
+				on_request, &e->s, MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_NOTIFY_COMPLETED,
+				on_completed, &e->s, MHD_OPTION_END);
+	if (!e->d) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+size_t server_embedded_feed(struct server_embedded *e, const void *req, size_t len, char *resp, size_t cap)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return 0;
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (MHD_add_connection(e->d, sv[1], (struct sockaddr *)&peer, sizeof peer) != MHD_YES) {
+		close(sv[0]);
+		close(sv[1]);
+		return 0;
+	}
+	const char *p = req;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(sv[0], p + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	shutdown(sv[0], SHUT_WR);
+	size_t got = 0;
+	for (;;) {
+		char tmp[4096];
+		ssize_t n = read(sv[0], tmp, sizeof tmp);
+		if (n <= 0)
+			break;
+		size_t k = (size_t)n < cap - got ? (size_t)n : cap - got;
+		memcpy(resp + got, tmp, k);
+		got += k;
+	}
+	close(sv[0]);
+	return got;
+}
+
+void server_embedded_stop(struct server_embedded *e)
+{
+	if (!e)
+		return;
+	MHD_stop_daemon(e->d);
+	free(e);
+}
+
+int server_run(struct config *cfg, struct store *st)
+{
+	struct srv s;
+	srv_init(&s, cfg, st);
 
 	char host[128];
 	snprintf(host, sizeof host, "%s", cfg->listen);

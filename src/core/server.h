@@ -4,6 +4,8 @@
 #ifndef XIAOAN_SERVER_H
 #define XIAOAN_SERVER_H
 
+#include <stddef.h>
+
 struct config;
 struct store;
 
@@ -25,5 +27,14 @@ void server_set_hooks(const struct server_hooks *h);
 /* Fixed-window limiter per client address, shared by public routes.
  * Returns 1 when the caller is over limit_per_minute. */
 int ratelimit_hit(const char *client, int limit_per_minute);
+
+/* Embedded mode, for fuzzing whole requests in-process: a daemon without
+ * a listening socket; feed() hands it one raw HTTP request over a socket
+ * pair (client address 127.0.0.1) and returns the bytes of the answer
+ * (at most cap). */
+struct server_embedded;
+struct server_embedded *server_embedded_start(struct config *cfg, struct store *st);
+size_t server_embedded_feed(struct server_embedded *e, const void *req, size_t len, char *resp, size_t cap);
+void server_embedded_stop(struct server_embedded *e);
 
 #endif

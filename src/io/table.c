@@ -13,7 +13,9 @@
  */
 /* expat.h only declares the billion-laughs setters under XML_DTD; Debian's
  * libexpat is built with it. */
+#ifndef XML_DTD
 #define XML_DTD 1
+#endif
 
 #include "io/table.h"
 
