@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct ctx {
 };
 
 struct srv {
+	atomic_int inflight;   /* requests begun and not completed */
 	struct config *cfg;
 	struct store *store;
 	int tls;
@@ -322,6 +324,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!x)
 			return MHD_NO;
 		*con_cls = x;
+		atomic_fetch_add(&s->inflight, 1);
 		struct req *r = &x->req;
 		r->started_us = now_us();
 		r->arena = arena_new();
@@ -388,10 +391,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-	(void)cls, (void)c, (void)toe;
+	(void)c, (void)toe;
+	struct srv *s = cls;
 	struct ctx *x = *con_cls;
 	if (!x)
 		return;
+	atomic_fetch_sub(&s->inflight, 1);
 	struct req *r = &x->req;
 	if (r->db) {
 		if (db_in_tx(r->db))
@@ -423,6 +428,7 @@ static char *read_file(const char *path)
 static void srv_init(struct srv *s, struct config *cfg, struct store *st)
 {
 	memset(s, 0, sizeof *s);
+	atomic_init(&s->inflight, 0);
 	s->cfg = cfg;
 	s->store = st;
 	snprintf(s->csp, sizeof s->csp,
@@ -562,12 +568,10 @@ int server_run(struct config *cfg, struct store *st)
 	sigwait(&set, &sig);
 	log_info("signal %d: stopping; finishing requests in flight", sig);
 	MHD_quiesce_daemon(d);
-	for (int i = 0; i < 100; i++) {
-		const union MHD_DaemonInfo *ci = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (!ci || ci->num_connections == 0)
-			break;
+	/* wait for requests being answered, not for idle keep-alive
+	 * connections, which MHD_stop_daemon closes */
+	for (int i = 0; i < 100 && atomic_load(&s.inflight) > 0; i++)
 		usleep(100000);
-	}
 	MHD_stop_daemon(d);
 	free(cert), free(key);
 	log_info("stopped");
