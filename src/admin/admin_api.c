@@ -686,8 +686,21 @@ static int role_name_taken(struct db *db, const char *name, const char *except, 
 	return rc;
 }
 
+/* Roles are shared by every jurisdiction, so only an administrator whose
+ * scope is everything may define or change them; a county administrator
+ * assigns the roles that exist. */
+static int roles_editable(struct req *r)
+{
+	if (is_all(r->user))
+		return 1;
+	reply_error(r, 403, "admin.roles_global", "角色为全局设置，仅全局管理员可新增或修改", NULL);
+	return 0;
+}
+
 static int api_role_create(struct req *r)
 {
+	if (!roles_editable(r))
+		return 0;
 	json_t *j = req_json(r);
 	if (!j || valid_body_except(r, j, role_create_fields, 0, role_arrays))
 		return 0;
@@ -728,6 +741,8 @@ static int api_role_create(struct req *r)
 
 static int api_role_patch(struct req *r)
 {
+	if (!roles_editable(r))
+		return 0;
 	const char *code = req_param(r, "code");
 	struct db *db = req_db(r);
 	struct adm_role old, role;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/access.h"
 #include "core/clock.h"
 #include "core/http.h"
 #include "core/router.h"
@@ -229,72 +230,94 @@ json_t *audit_history(struct db *db, const char *entity, const char *entity_id, 
 
 /* ---- GET /api/audit -------------------------------------------------------- */
 
+/* Filters shared by the count and the page. Entries are those made by
+ * users inside the caller's data scope (an administrator of a county sees
+ * what the county's officials did), plus, for scope "all", the system's. */
+static int audit_filters(struct req *r, struct sqlb *b)
+{
+	static const struct {
+		const char *param, *sql;
+	} f[] = {
+		{ "user", " AND a.username = " },    { "entity", " AND a.entity = " },
+		{ "entity_id", " AND a.entity_id = " }, { "action", " AND a.action = " },
+		{ "from", " AND a.at >= " },         { "to", " AND a.at <= " },
+	};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		const char *v = req_query(r, f[i].param);
+		if (!v || !*v)
+			continue;
+		if (strlen(v) > 64) {
+			reply_error(r, 400, "validation.too_long", "查询条件过长", f[i].param);
+			return -1;
+		}
+		sqlb_add(b, f[i].sql);
+		sqlb_text(b, v);
+	}
+	if (strcmp(r->user->scope_kind, "all") != 0) {
+		sqlb_add(b, " AND a.user_id IN (SELECT u.id FROM users u JOIN units n ON n.id = u.unit_id WHERE 1=1");
+		struct scope_cols c = { .region = "n.region_code", .unit = "n.id" };
+		scope_sql(r->user, b, &c);
+		sqlb_add(b, ")");
+	}
+	return 0;
+}
+
+static int query_int(struct req *r, const char *name, long dflt, long lo, long hi, long *out)
+{
+	const char *v = req_query(r, name);
+	*out = dflt;
+	if (!v)
+		return 0;
+	char *e;
+	long n = strtol(v, &e, 10);
+	if (!*v || *e || n < lo || n > hi) {
+		reply_error(r, 400, "validation.range", arena_printf(r->arena, "%s 须为 %ld 到 %ld 之间的整数", name, lo, hi),
+			    name);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
 static int api_audit_list(struct req *r)
 {
+	long page, size;
+	if (query_int(r, "page", 1, 1, 1000000, &page) || query_int(r, "page_size", 50, 1, 500, &size))
+		return 0;
+	struct db *db = req_db(r);
 	struct sqlb b;
 	sqlb_init(&b);
-	sqlb_add(&b, "SELECT seq, at, user_id, username, client_ip, action, entity, entity_id, before_json,"
-		     " after_json, request_id, hash FROM audit WHERE 1=1");
-	const char *v;
-	if ((v = req_query(r, "user")) && *v) {
-		sqlb_add(&b, " AND username = ");
-		sqlb_text(&b, v);
+	sqlb_add(&b, "SELECT count(*) FROM audit a WHERE 1=1");
+	if (audit_filters(r, &b)) {
+		sqlb_free(&b);
+		return 0;
 	}
-	if ((v = req_query(r, "entity")) && *v) {
-		sqlb_add(&b, " AND entity = ");
-		sqlb_text(&b, v);
-	}
-	if ((v = req_query(r, "entity_id")) && *v) {
-		sqlb_add(&b, " AND entity_id = ");
-		sqlb_text(&b, v);
-	}
-	if ((v = req_query(r, "action")) && *v) {
-		sqlb_add(&b, " AND action = ");
-		sqlb_text(&b, v);
-	}
-	if ((v = req_query(r, "from")) && *v) {
-		sqlb_add(&b, " AND at >= ");
-		sqlb_text(&b, v);
-	}
-	if ((v = req_query(r, "to")) && *v) {
-		sqlb_add(&b, " AND at <= ");
-		sqlb_text(&b, v);
-	}
-	long limit = 50, offset = 0;
-	if ((v = req_query(r, "limit"))) {
-		char *e;
-		limit = strtol(v, &e, 10);
-		if (*e || limit < 1 || limit > 500) {
-			sqlb_free(&b);
-			return reply_error(r, 400, "validation.range", "limit 须在 1 到 500 之间", "limit");
-		}
-	}
-	if ((v = req_query(r, "offset"))) {
-		char *e;
-		offset = strtol(v, &e, 10);
-		if (*e || offset < 0) {
-			sqlb_free(&b);
-			return reply_error(r, 400, "validation.range", "offset 须为非负整数", "offset");
-		}
-	}
-	sqlb_add(&b, " ORDER BY seq DESC LIMIT ");
-	sqlb_int(&b, limit + 1);
-	sqlb_add(&b, " OFFSET ");
-	sqlb_int(&b, offset);
 	struct stmt *st;
-	int rc = sqlb_prepare(&b, req_db(r), &st);
+	int64_t total = 0;
+	int rc = sqlb_prepare(&b, db, &st);
+	sqlb_free(&b);
+	if (rc)
+		return reply_store_error(r, rc, NULL, NULL, NULL);
+	if (stmt_step(st) == STORE_ROW)
+		total = stmt_int64(st, 0);
+	stmt_finalize(st);
+
+	sqlb_init(&b);
+	sqlb_add(&b, "SELECT a.seq, a.at, a.user_id, a.username, a.client_ip, a.action, a.entity, a.entity_id,"
+		     " a.before_json, a.after_json, a.request_id, a.hash FROM audit a WHERE 1=1");
+	audit_filters(r, &b);
+	sqlb_add(&b, " ORDER BY a.seq DESC LIMIT ");
+	sqlb_int(&b, size);
+	sqlb_add(&b, " OFFSET ");
+	sqlb_int(&b, (page - 1) * size);
+	rc = sqlb_prepare(&b, db, &st);
 	sqlb_free(&b);
 	if (rc)
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	json_t *items = json_array();
-	int more = 0;
 	while ((rc = stmt_step(st)) == STORE_ROW) {
-		if ((long)json_array_size(items) == limit) {
-			more = 1;
-			break;
-		}
-		json_t *before = stmt_text(st, 8) ? json_loads(stmt_text(st, 8), 0, NULL) : json_null();
-		json_t *after = stmt_text(st, 9) ? json_loads(stmt_text(st, 9), 0, NULL) : json_null();
+		json_t *before = stmt_text(st, 8) ? json_loads(stmt_text(st, 8), 0, NULL) : NULL;
+		json_t *after = stmt_text(st, 9) ? json_loads(stmt_text(st, 9), 0, NULL) : NULL;
 		json_array_append_new(
 			items, json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq",
 					 (json_int_t)stmt_int64(st, 0), "at", stmt_text(st, 1), "user_id",
@@ -305,7 +328,14 @@ static int api_audit_list(struct req *r)
 					 stmt_text(st, 11)));
 	}
 	stmt_finalize(st);
-	return reply_json(r, 200, json_pack("{s:o,s:b,s:I}", "items", items, "more", more, "offset", (json_int_t)offset));
+	/* the trail holds personal data (accounts' phones): reading it is
+	 * itself recorded */
+	if ((rc = audit_read(r, "audit", "search", "audit entries"))) {
+		json_decref(items);
+		return reply_store_error(r, rc, NULL, NULL, NULL);
+	}
+	return reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
+					    (json_int_t)page, "page_size", (json_int_t)size));
 }
 
 const struct route audit_routes[] = {

@@ -599,6 +599,14 @@ fail:
 
 static int api_totp_setup(struct req *r)
 {
+	/* a second factor already bound is replaced only by an administrator
+	 * (reset_totp), never from a session alone */
+	int64_t bound = 0;
+	char uid[24];
+	snprintf(uid, sizeof uid, "%lld", (long long)r->user->user_id);
+	if (db_query_int64(req_db(r), &bound, "SELECT count(*) FROM users WHERE id = CAST($1 AS INTEGER) AND totp_secret IS NOT NULL",
+			   1, uid) == STORE_OK && bound)
+		return reply_error(r, 409, "auth.totp_already", "已绑定动态验证码；如需更换，请联系管理员重置", NULL);
 	char secret[64];
 	if (totp_new_secret(secret) != 0)
 		return reply_internal(r, "totp secret");
@@ -607,16 +615,25 @@ static int api_totp_setup(struct req *r)
 		return reply_internal(r, "vault seal");
 	struct db *db = req_db(r);
 	struct stmt *st;
-	int rc = db_prepare(db, &st, "UPDATE users SET totp_pending = $1 WHERE id = $2");
-	if (rc == STORE_OK) {
+	int rc = db_begin(db);
+	if (rc == STORE_OK && (rc = db_prepare(db, &st, "UPDATE users SET totp_pending = $1 WHERE id = $2")) == STORE_OK) {
 		stmt_bind_text(st, 1, sealed);
 		stmt_bind_int64(st, 2, r->user->user_id);
 		rc = stmt_step(st) == STORE_DONE ? STORE_OK : STORE_ERR;
 		stmt_finalize(st);
 	}
 	free(sealed);
-	if (rc)
+	if (rc == STORE_OK) {
+		json_t *after = json_pack("{s:s}", "totp", "setup started");
+		rc = audit_write(r, "totp_setup", "user", uid, NULL, after);
+		json_decref(after);
+	}
+	if (rc == STORE_OK)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
 		return reply_store_error(r, rc, NULL, NULL, NULL);
+	}
 	char *uri = totp_uri(secret, r->user->username);
 	json_t *out = json_pack("{s:s,s:s}", "secret", secret, "otpauth_uri", uri);
 	free(uri);

@@ -96,5 +96,9 @@ def test_audit_search(t):
     items = r.json["items"]
     assert items and all(i["username"] == "admin" and i["action"] == "login" for i in items)
     assert all(len(i["hash"]) == 64 for i in items)
-    expect_error(t.admin.get("/api/audit?limit=0"), 400, "validation.range", "limit")
-    expect_error(t.admin.get("/api/audit?limit=abc"), 400, "validation.range", "limit")
+    assert r.json["total"] >= len(items) and r.json["page"] == 1 and r.json["page_size"] == 50
+    expect_error(t.admin.get("/api/audit?page_size=0"), 400, "validation.range", "page_size")
+    expect_error(t.admin.get("/api/audit?page=abc"), 400, "validation.range", "page")
+    # the search itself is in the trail
+    r = t.admin.get("/api/audit?entity=audit&action=read")
+    assert r.json["total"] >= 1
