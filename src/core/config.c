@@ -16,8 +16,10 @@ void config_defaults(struct config *c)
 	memset(c, 0, sizeof *c);
 	snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
 	snprintf(c->data_dir, sizeof c->data_dir, "var");
+	/* twice the cores, at least 4: a thread waiting on a commit's fsync
+	 * stalls the connections it polls, so keep spares */
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	c->threads = n > 2 ? (int)n : 2;
+	c->threads = n > 2 ? 2 * (int)n : 4;
 	c->max_connections = 1024;
 	c->connection_timeout = 30;
 	c->body_max = (size_t)1 << 20;
