@@ -41,7 +41,7 @@ static int same_cell(const char *orig, const char *back)
 {
 	if (strcmp(orig, back) == 0)
 		return 1;
-	return orig[0] && strchr("=+-@\t\r", orig[0]) && back[0] == '\'' && strcmp(orig, back + 1) == 0;
+	return orig[0] && strchr("=+-@\t\r'", orig[0]) && back[0] == '\'' && strcmp(orig, back + 1) == 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

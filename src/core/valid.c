@@ -117,6 +117,20 @@ static int fail(struct verr *e, const char *code, const struct vfield *f, const 
 	return -1;
 }
 
+/* Only spaces (ASCII or the full-width U+3000 a Chinese IME types)? */
+static int blank(const char *s)
+{
+	while (*s) {
+		if (*s == ' ' || *s == '\t')
+			s++;
+		else if ((unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 && (unsigned char)s[2] == 0x80)
+			s += 3;
+		else
+			return 0;
+	}
+	return 1;
+}
+
 static int check_string(const struct vfield *f, const char *s, struct verr *e)
 {
 	size_t max = f->max_len ? f->max_len : 200;
@@ -165,7 +179,7 @@ static int check_value(const struct vfield *f, json_t *v, struct verr *e)
 	case V_STR:
 		if (!json_is_string(v))
 			return fail(e, "validation.type", f, "%s须为文本%s", NULL);
-		if (f->required && json_string_length(v) == 0)
+		if (f->required && blank(json_string_value(v)))
 			return fail(e, "validation.required", f, "%s不能为空%s", NULL);
 		return check_string(f, json_string_value(v), e);
 	case V_ENUM:

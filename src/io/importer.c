@@ -308,11 +308,20 @@ static int run_pass(struct job *j, int write)
 			/* csv_write_row puts a ' before a cell starting = + - @ TAB CR
 			 * so that Excel does not run it; our own export comes back
 			 * without it */
-			if (j->csv && text[0] == '\'' && text[1] && strchr("=+-@\t\r", text[1]))
+			if (j->csv && text[0] == '\'' && text[1] && strchr("=+-@\t\r'", text[1]))
 				text++;
-			if (valid_cell(column_vfield(reg, c), text, &v, &e) != 0) {
+			const struct vfield *f = column_vfield(reg, c);
+			if (valid_cell(f, text, &v, &e) != 0) {
 				add_error(j, line, i, c->field, e.message);
 				continue;
+			}
+			/* an empty cell in a field that cannot be empty keeps what the
+			 * record has (or its default); in a text field it clears it */
+			if (json_is_null(v) && !f->nullable) {
+				json_decref(v);
+				if (f->type != V_STR)
+					continue;
+				v = json_string("");
 			}
 			json_object_set_new(row, c->field, v);
 		}

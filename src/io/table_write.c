@@ -28,9 +28,14 @@ void csv_begin(struct buf *out)
 	buf_append(out, "\xEF\xBB\xBF", 3);
 }
 
-/* Would Excel take this cell as a formula (or DDE) when opening the CSV? */
+/* Would Excel take this cell as a formula (or DDE) when opening the CSV?
+ * A cell that already begins with ' is guarded too, so that the importer,
+ * which drops one leading ' before these characters, gives it back as it
+ * was. */
 static int csv_formula_risk(const char *s)
 {
+	if (s[0] == '\'')
+		return 1;
 	if (!s[0] || !strchr("=+-@\t\r", s[0]))
 		return 0;
 	return !table_parse_number(s, NULL); /* "-12.5" is just a number */

@@ -63,6 +63,8 @@ static void test_refusals(void **state)
 	(void)state;
 	expect_fail("{\"code\":\"3408990001\"}", 0, "validation.required", "name");
 	expect_fail("{\"name\":\"\",\"code\":\"3408990001\"}", 0, "validation.required", "name");
+	expect_fail("{\"name\":\"   \",\"code\":\"3408990001\"}", 0, "validation.required", "name");
+	expect_fail("{\"name\":\"\u3000\u3000\",\"code\":\"3408990001\"}", 0, "validation.required", "name");
 	expect_fail("{\"name\":\"一二三四五六\",\"code\":\"3408990001\"}", 0, "validation.too_long", "name");
 	expect_fail("{\"name\":\"一中\",\"code\":\"340899000\"}", 0, "validation.format", "code");
 	expect_fail("{\"name\":\"一中\",\"code\":\"3408990001\",\"extra\":1}", 0, "validation.unknown_field", "extra");
