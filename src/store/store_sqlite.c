@@ -36,6 +36,7 @@ struct stmt {
 	struct db *db;
 	sqlite3_stmt *s;
 	const char *sql;      /* cache key (owned copy) */
+	uint64_t hash;        /* of sql, compared before the text */
 	int cached, in_use;
 	int map[MAXP + 1];    /* $N -> sqlite index */
 	int nmap;
@@ -47,7 +48,7 @@ struct db {
 	int in_tx, busy;
 	int holds_wlock;      /* this connection holds the store's writer mutex */
 	struct stmt *cache[STMT_CACHE];
-	int ncache;
+	int ncache, evict;
 	struct db *next_free;
 };
 
@@ -381,12 +382,21 @@ static void build_map(struct stmt *st)
 	}
 }
 
+static uint64_t sql_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
 int db_prepare(struct db *db, struct stmt **out, const char *sql)
 {
 	*out = NULL;
+	uint64_t h = sql_hash(sql);
 	for (int i = 0; i < db->ncache; i++) {
 		struct stmt *st = db->cache[i];
-		if (!st->in_use && (st->sql == sql || strcmp(st->sql, sql) == 0)) {
+		if (!st->in_use && st->hash == h && strcmp(st->sql, sql) == 0) {
 			st->in_use = 1;
 			*out = st;
 			return STORE_OK;
@@ -396,18 +406,47 @@ int db_prepare(struct db *db, struct stmt **out, const char *sql)
 	if (!st)
 		abort();
 	st->db = db;
-	int cache = db->ncache < STMT_CACHE;
+	int slot = -1;
+	if (db->ncache < STMT_CACHE) {
+		slot = db->ncache;
+	} else {
+		/* full: evict the next idle entry, round robin, so that lists
+		 * with many filter combinations do not leave the hot statements
+		 * uncached */
+		for (int k = 0; k < STMT_CACHE && slot < 0; k++) {
+			int i = (db->evict + k) % STMT_CACHE;
+			if (!db->cache[i]->in_use)
+				slot = i;
+		}
+		if (slot >= 0) {
+			struct stmt *old = db->cache[slot];
+			sqlite3_finalize(old->s);
+			free((char *)old->sql);
+			free(old);
+			db->cache[slot] = NULL;
+			db->evict = (slot + 1) % STMT_CACHE;
+		}
+	}
+	int cache = slot >= 0;
 	int rc = sqlite3_prepare_v3(db->h, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &st->s, NULL);
 	if (rc != SQLITE_OK) {
 		free(st);
+		if (cache && slot < db->ncache) {
+			/* keep the array dense: move the last entry into the hole */
+			db->cache[slot] = db->cache[--db->ncache];
+			db->cache[db->ncache] = NULL;
+		}
 		return map_rc(rc) == STORE_BUSY ? STORE_BUSY : STORE_ERR;
 	}
 	build_map(st);
 	st->in_use = 1;
 	if (cache) {
 		st->cached = 1;
+		st->hash = h;
 		st->sql = strdup(sql);
-		db->cache[db->ncache++] = st;
+		db->cache[slot] = st;
+		if (slot == db->ncache)
+			db->ncache++;
 	}
 	*out = st;
 	return STORE_OK;
