@@ -24,14 +24,37 @@ AUNITBIN := $(UNIT:tests/unit/%.c=build-asan/tests/%)
 DATA     ?= var
 LISTEN   ?= 127.0.0.1:8080
 
-.PHONY: all deps build run test unit api bench fuzz fuzz-brief clean asan
+.PHONY: all deps build run test unit api bench fuzz fuzz-brief clean asan web web-test
 
 all: build
 
 deps:
 	@scripts/deps.sh
 
-build: build/xiaoan
+build: build/xiaoan web
+
+# The web console (web/): npm ci when the lock file changes, the Vite build
+# into web/dist when a source changes; `xiaoan serve` serves web/dist at /.
+WEB_SRC  := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json
+
+web: build/web.stamp
+
+build/npm.stamp: web/package.json web/package-lock.json
+	@mkdir -p build
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("web: node "+process.versions.node+" is too old; the console build needs node >= 20.19"); process.exit(1) }'
+	@echo "  NPM     web/node_modules (npm ci)"
+	@flock build/web.lock sh -c 'cd web && npm ci --no-audit --no-fund --loglevel=error'
+	@test -x web/node_modules/.bin/vite || { echo "web: npm ci left no web/node_modules/.bin/vite; run make again" >&2; exit 1; }
+	@touch $@
+
+build/web.stamp: build/npm.stamp $(WEB_SRC)
+	@echo "  VITE    web/dist"
+	@flock build/web.lock sh -c 'cd web && node_modules/.bin/vite build --logLevel warn'
+	@touch $@
+
+# the browser tests alone (make test runs them too, through tests/run.sh)
+web-test: build
+	@tests/web/run.sh
 
 build/xiaoan: $(OBJ) build/src/main.o
 	@echo "  LD      $@"

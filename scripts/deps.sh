@@ -7,7 +7,12 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev liboath-dev
 libxlsxwriter-dev libcurl4-openssl-dev libcmocka-dev libzip-dev libexpat1-dev libpq-dev
-python3 wrk nginx-light"
+python3 wrk nginx-light
+chromium fonts-noto-cjk"
+# The console is built with node and npm (web/, make web). A node already on
+# the machine (a newer one from elsewhere) is kept, never replaced by
+# Debian's; Debian's comes only where there is none.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
 
