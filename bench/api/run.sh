@@ -272,7 +272,7 @@ patch_run() { # CONNS THREADS NAME
 
 FS=$(df -T "$T" | awk 'NR == 2 { print $1 " " $2 }')
 say ""
-say "== durable writes on $FS (WAL, synchronous=FULL)"
+say "== durable writes on $FS (raw: WAL, synchronous=FULL, one fsync per commit; xiaoan: WAL with group commit — each answered write fdatasync'ed, fsyncs shared)"
 cc -O2 -o "$T/sqlite_commit" "$HERE/sqlite_commit.c" -lsqlite3 -lpthread || die "cannot build sqlite_commit"
 raw() { # THREADS -> commits/s
 	"$T/sqlite_commit" "$T/raw/commit.db" "$RAWSECS" "$1" >"$T/out/raw-$1" ||
