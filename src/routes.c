@@ -32,10 +32,11 @@ static int api_version(struct req *r)
 }
 
 /* What the console needs before sign-in: the map tile template (empty =
- * the offline vector base) and the version. */
+ * the offline vector base), its title and the version. */
 static int api_client_config(struct req *r)
 {
-	return reply_json(r, 200, json_pack("{s:s,s:s}", "tile_url", r->cfg->tile_url, "version", XIAOAN_VERSION));
+	return reply_json(r, 200, json_pack("{s:s,s:s,s:s}", "tile_url", r->cfg->tile_url, "title", r->cfg->title,
+					    "version", XIAOAN_VERSION));
 }
 
 static const struct route core_routes[] = {

@@ -28,6 +28,7 @@ void config_defaults(struct config *c)
 	c->lock_failures = 5;
 	c->lock_seconds = 900;
 	c->rate_per_minute = 120;
+	snprintf(c->title, sizeof c->title, "校安");
 }
 
 enum ktype { K_STR, K_INT, K_SIZE };
@@ -43,7 +44,7 @@ struct key {
 #define I(f, lo, hi) { #f, K_INT, offsetof(struct config, f), sizeof(int), lo, hi }
 
 static const struct key keys[] = {
-	S(listen), S(data_dir), S(database), S(web_root), S(tls_cert), S(tls_key), S(tile_url),
+	S(listen), S(data_dir), S(database), S(web_root), S(tls_cert), S(tls_key), S(tile_url), S(title),
 	I(threads, 1, 256),
 	I(max_connections, 1, 100000),
 	I(connection_timeout, 1, 3600),
