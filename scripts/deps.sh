@@ -8,7 +8,11 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev liboath-dev
 libxlsxwriter-dev libcurl4-openssl-dev libcmocka-dev libzip-dev libexpat1-dev libpq-dev
 python3 wrk nginx-light
-chromium fonts-noto-cjk"
+chromium fonts-noto-cjk
+postgresql postgresql-client"
+# postgresql: the server binaries tests/pg.sh starts a throwaway cluster with
+# for the API tests' PostgreSQL pass (Debian 12's is PostgreSQL 15);
+# postgresql-client: psql, through which the tests reach that database.
 # The console is built with node and npm (web/, make web). A node already on
 # the machine (a newer one from elsewhere) is kept, never replaced by
 # Debian's; Debian's comes only where there is none.

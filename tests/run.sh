@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - every test, normal and ASan+UBSan builds: cmocka unit tests, the
-# API tests against a real server, the fuzz harnesses briefly on their
-# corpora. Prints TAP-style lines and ends with "N passed, N failed".
+# API tests against a real server (on SQLite, then on PostgreSQL), the fuzz
+# harnesses briefly on their corpora. Prints TAP-style lines and ends with
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 out=build/test-output
@@ -31,10 +32,35 @@ for dir in build build-asan; do
 	done
 done
 
+# The API tests run twice per binary: on SQLite, then on PostgreSQL (lines
+# labelled "pg"), on a throwaway cluster tests/pg.sh starts here and stops
+# at exit, or on the server XIAOAN_TEST_PG names.
+pg_base="" pg_dir=""
+section "PostgreSQL for the pg pass"
+if pg_env=$(tests/pg.sh start 2>"$out/pg-start.txt"); then
+	eval "$pg_env"
+	pg_base=$PG_BASE pg_dir=$PG_DIR
+	trap 'tests/pg.sh stop "$pg_dir"' EXIT
+	trap 'exit 130' INT TERM
+	echo "ok - PostgreSQL for the pg pass: ${pg_dir:+a private cluster, }$(psql -X -At -d "$pg_base" -c 'SHOW server_version' 2>&1)" | tee -a "$log"
+else
+	echo "not ok - PostgreSQL for the pg pass did not start (see $out/pg-start.txt)" | tee -a "$log"
+	tail -20 "$out/pg-start.txt"
+fi
+
+api() { # api BINARY OUTPUT-NAME [PG_BASE]: on SQLite, or on PostgreSQL at PG_BASE
+	env XIAOAN_TEST_PG_BASE="${3:-}" python3 tests/api/run.py "$1" ${API_TESTS:-} 2>&1 | tee "$out/api-$2.txt" | grep -E '^(not ok|ok|#)' | grep -v '^#   server' | tee -a "$log" | grep -E '^(not ok|#)' || true
+}
+
 for bin in build/xiaoan build-asan/xiaoan; do
+	d=$(dirname $bin)
 	section "API tests ($bin)"
-	python3 tests/api/run.py "$bin" ${API_TESTS:-} 2>&1 | tee "$out/api-$(dirname $bin).txt" | grep -E '^(not ok|ok|#)' | grep -v '^#   server' | tee -a "$log" | grep -E '^(not ok|#)' || true
-	grep -c '^ok' "$out/api-$(dirname $bin).txt" | sed 's/$/ API tests passed/'
+	api "$bin" "$d"
+	grep -c '^ok' "$out/api-$d.txt" | sed 's/$/ API tests passed/'
+	[ -n "$pg_base" ] || continue
+	section "API tests ($bin, PostgreSQL)"
+	api "$bin" "$d-pg" "$pg_base"
+	grep -c '^ok' "$out/api-$d-pg.txt" | sed 's/$/ API tests passed on PostgreSQL/'
 done
 
 section "fuzz harnesses (brief, on the committed corpora)"

@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/http.h"
 #include "core/valid.h"
+#include "schools/schools.h"
 #include "store/store.h"
 
 /*--- small helpers ---------------------------------------------------------*/
@@ -139,12 +140,15 @@ char *adm_like_escape(const char *s)
 	return out;
 }
 
-/* " AND col LIKE '%' || $n || '%' ESCAPE '\'" for a name search; esc is
- * adm_like_escape's result and must outlive the builder's use. */
+/* "lower(col) LIKE lower('%' || $n || '%') ESCAPE '\'" for a name search;
+ * esc is adm_like_escape's result and must outlive the builder's use.
+ * lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's
+ * does not, and this way both ignore it. */
 static void like_contains(struct sqlb *b, const char *col, const char *esc)
 {
+	sqlb_add(b, "lower(");
 	sqlb_add(b, col);
-	sqlb_add(b, " LIKE ('%' || ");
+	sqlb_add(b, ") LIKE lower('%' || ");
 	sqlb_text(b, esc);
 	sqlb_add(b, " || '%') ESCAPE '\\'");
 }
@@ -910,6 +914,22 @@ int adm_builtin_roles(struct db *db, const struct audit_actor *a)
 	" CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END, u.locked_until, u.disabled, u.created_at,"      \
 	" u.updated_at FROM users u JOIN units n ON n.id = u.unit_id"
 
+/* A school scope is named by the school module (the school's name). */
+static void school_scope_names(struct db *db, json_t *items)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(items, i, u) {
+		json_t *scope = json_object_get(u, "scope");
+		if (strcmp(json_string_value(json_object_get(scope, "kind")), "school") != 0)
+			continue;
+		char name[256];
+		const char *v = json_string_value(json_object_get(scope, "value"));
+		if (school_visible(db, NULL, strtoll(v ? v : "0", NULL, 10), name, sizeof name) == 0)
+			json_object_set_new(scope, "name", json_string(name));
+	}
+}
+
 static json_t *user_from(struct stmt *st, int with_phone)
 {
 	json_t *o = json_object();
@@ -1050,6 +1070,8 @@ int adm_user_list(struct db *db, const struct principal *p, const struct adm_use
 	if (rc != STORE_DONE)
 		goto out;
 	rc = add_roles(db, *items);
+	if (rc == 0)
+		school_scope_names(db, *items);
 out:
 	free(q_esc);
 	return rc;

@@ -69,15 +69,17 @@ int audit_append(struct db *db, const struct audit_actor *a, const char *action,
 	int64_t seq = 0;
 	char prev[65] = "", at[32], hash[65];
 
-	/* the head row serialises appenders: it is read and written in the
-	 * caller's write transaction */
-	if ((rc = db_prepare(db, &st, "SELECT seq, hash FROM audit_head WHERE id = 1")))
+	/* the head row serialises appenders: taking the next number is an
+	 * UPDATE, so the row is locked from here to the caller's commit on any
+	 * database (on PostgreSQL a plain SELECT would let two appenders read
+	 * the same head); RETURNING gives the new number and the previous hash */
+	if ((rc = db_prepare(db, &st, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")))
 		goto out;
 	if ((rc = stmt_step(st)) != STORE_ROW) {
-		rc = STORE_ERR;
+		rc = rc < 0 ? rc : STORE_ERR; /* a lock wait that timed out stays STORE_BUSY */
 		goto out;
 	}
-	seq = stmt_int64(st, 0) + 1;
+	seq = stmt_int64(st, 0);
 	snprintf(prev, sizeof prev, "%s", stmt_text(st, 1));
 	stmt_finalize(st);
 	st = NULL;
@@ -110,10 +112,9 @@ int audit_append(struct db *db, const struct audit_actor *a, const char *action,
 		goto out;
 	stmt_finalize(st);
 	st = NULL;
-	if ((rc = db_prepare(db, &st, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")))
+	if ((rc = db_prepare(db, &st, "UPDATE audit_head SET hash = $1 WHERE id = 1")))
 		goto out;
-	stmt_bind_int64(st, 1, seq);
-	stmt_bind_text(st, 2, hash);
+	stmt_bind_text(st, 1, hash);
 	rc = stmt_step(st) == STORE_DONE ? STORE_OK : STORE_ERR;
 out:
 	if (rc == STORE_DONE || rc == STORE_ROW)

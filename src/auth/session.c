@@ -22,6 +22,7 @@
 #include "core/router.h"
 #include "core/server.h"
 #include "core/valid.h"
+#include "schools/schools.h"
 #include "store/store.h"
 
 /* ---- the cache ------------------------------------------------------------ */
@@ -79,8 +80,9 @@ static int load_session(struct db *db, const char *id, struct centry *e)
 			    " u.must_change_password, s.csrf, s.created_at, s.last_seen,"
 			    " CASE u.scope_kind WHEN 'region' THEN (SELECT path FROM regions WHERE code = u.scope_value)"
 			    "  WHEN 'unit' THEN (SELECT path FROM units WHERE code = u.scope_value) ELSE '' END,"
-			    " (u.totp_secret IS NULL AND EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.code = ur.role_code"
-			    "   WHERE ur.user_id = u.id AND r.require_totp = 1 AND r.disabled = 0))"
+			    " CASE WHEN u.totp_secret IS NULL AND EXISTS (SELECT 1 FROM user_roles ur JOIN roles r"
+			    "   ON r.code = ur.role_code WHERE ur.user_id = u.id AND r.require_totp = 1 AND r.disabled = 0)"
+			    "  THEN 1 ELSE 0 END"
 			    " FROM sessions s JOIN users u ON u.id = s.user_id JOIN units n ON n.id = u.unit_id"
 			    " WHERE s.id = $1 AND u.disabled = 0");
 	if (rc)
@@ -488,10 +490,12 @@ static json_t *me_json(struct req *r, const struct principal *p)
 		label = "SELECT name FROM regions WHERE code = $1";
 	else if (!strcmp(p->scope_kind, "unit"))
 		label = "SELECT name FROM units WHERE code = $1";
-	else if (!strcmp(p->scope_kind, "school"))
-		label = "SELECT name FROM schools WHERE id = CAST($1 AS INTEGER)";
 	char *scope_name = arena_strdup(r->arena, "全部");
-	if (strcmp(p->scope_kind, "all") && db_prepare(db, &st, label) == STORE_OK) {
+	if (!strcmp(p->scope_kind, "school")) {
+		char name[256];
+		if (school_visible(db, NULL, strtoll(p->scope_value, NULL, 10), name, sizeof name) == 0)
+			scope_name = arena_strdup(r->arena, name);
+	} else if (strcmp(p->scope_kind, "all") && db_prepare(db, &st, label) == STORE_OK) {
 		stmt_bind_text(st, 1, p->scope_value);
 		if (stmt_step(st) == STORE_ROW)
 			scope_name = arena_strdup(r->arena, stmt_text(st, 0));

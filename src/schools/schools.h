@@ -28,8 +28,8 @@ extern const struct route school_routes[];
  * switches "crs" and "allow_outside_china". */
 extern const struct vfield school_fields[];
 
-/* Is school id (not deleted) inside p's data scope? Writes its name into
- * name (may be NULL) when found. Returns 0, STORE_NOTFOUND (absent,
+/* Is school id (not deleted) inside p's data scope (p NULL: any scope)?
+ * Writes its name into name (may be NULL) when found. Returns 0, STORE_NOTFOUND (absent,
  * deleted or outside the scope: callers answer 404) or a store error. */
 int school_visible(struct db *db, const struct principal *p, int64_t id, char *name, size_t namelen);
 

@@ -183,11 +183,13 @@ static void where(struct sqlb *b, const struct principal *p, const struct school
 		*o++ = '%';
 		*o = '\0';
 		*pattern = pat;
-		sqlb_add(b, " AND (s.name LIKE ");
+		/* lower() on both sides: SQLite's LIKE ignores ASCII case,
+		 * PostgreSQL's does not; this way both ignore it */
+		sqlb_add(b, " AND (lower(s.name) LIKE lower(");
 		sqlb_text(b, pat);
-		sqlb_add(b, " ESCAPE '\\' OR s.code LIKE ");
+		sqlb_add(b, ") ESCAPE '\\' OR lower(s.code) LIKE lower(");
 		sqlb_text(b, pat);
-		sqlb_add(b, " ESCAPE '\\')");
+		sqlb_add(b, ") ESCAPE '\\')");
 	}
 	if (f->police_unit_id) {
 		sqlb_add(b, " AND s.police_unit_id = ");
@@ -401,7 +403,8 @@ int school_visible(struct db *db, const struct principal *p, int64_t id, char *n
 	sqlb_init(&b);
 	sqlb_add(&b, "SELECT s.name FROM schools s WHERE s.deleted_at IS NULL AND s.id = ");
 	sqlb_int(&b, id);
-	scope_sql(p, &b, &school_scope);
+	if (p)
+		scope_sql(p, &b, &school_scope);
 	struct stmt *st;
 	int rc = sqlb_prepare(&b, db, &st);
 	sqlb_free(&b);

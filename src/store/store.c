@@ -1,5 +1,6 @@
 /*
- * store.c - backend selection and the helpers every backend shares:
+ * store.c - backend selection, dispatch of the store API to the backend
+ * (store_sqlite.c or store_pg.c), and the helpers every backend shares:
  * single-value queries and the numbered-parameter SQL builder.
  */
 #include "store/store.h"
@@ -13,10 +14,8 @@
 
 struct store *store_open(const char *url, int pool, char *err, size_t errlen)
 {
-	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-		snprintf(err, errlen, "PostgreSQL backend is not built into this version (see issue 5); use sqlite:PATH");
-		return NULL;
-	}
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+		return pg_store_open(url, pool, err, errlen);
 	const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
 	if (!*path) {
 		snprintf(err, errlen, "database url '%s': empty path", url);
@@ -24,6 +23,162 @@ struct store *store_open(const char *url, int pool, char *err, size_t errlen)
 	}
 	return sqlite_store_open(path, pool, err, errlen);
 }
+
+/*--- dispatch to the backend ----------------------------------------------*/
+
+void store_close(struct store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+enum store_kind store_kind(const struct store *s)
+{
+	return s->ops->kind;
+}
+
+struct db *store_acquire(struct store *s)
+{
+	return s->ops->acquire(s);
+}
+
+void store_release(struct db *db)
+{
+	if (db)
+		db->store->ops->release(db);
+}
+
+struct store *db_store(struct db *db)
+{
+	return db->store;
+}
+
+int store_ping(struct store *s)
+{
+	struct db *db = store_acquire(s);
+	int64_t v = 0;
+	int rc = db_query_int64(db, &v, "SELECT 1", 0);
+	store_release(db);
+	return rc == STORE_OK && v == 1 ? 0 : -1;
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+	return db->store->ops->exec(db, sql);
+}
+
+const char *db_errmsg(struct db *db)
+{
+	return db->store->ops->errmsg(db);
+}
+
+int db_begin(struct db *db)
+{
+	return db->store->ops->begin(db);
+}
+
+int db_commit(struct db *db)
+{
+	return db->store->ops->commit(db);
+}
+
+int db_rollback(struct db *db)
+{
+	return db->store->ops->rollback(db);
+}
+
+int db_in_tx(struct db *db)
+{
+	return db->in_tx;
+}
+
+int64_t db_changes(struct db *db)
+{
+	return db->store->ops->changes(db);
+}
+
+int db_prepare(struct db *db, struct stmt **out, const char *sql)
+{
+	return db->store->ops->prepare(db, out, sql);
+}
+
+int stmt_bind_text(struct stmt *st, int idx, const char *v)
+{
+	return st->ops->bind_text(st, idx, v);
+}
+
+int stmt_bind_int64(struct stmt *st, int idx, int64_t v)
+{
+	return st->ops->bind_int64(st, idx, v);
+}
+
+int stmt_bind_double(struct stmt *st, int idx, double v)
+{
+	return st->ops->bind_double(st, idx, v);
+}
+
+int stmt_bind_null(struct stmt *st, int idx)
+{
+	return st->ops->bind_null(st, idx);
+}
+
+int stmt_bind_blob(struct stmt *st, int idx, const void *p, size_t n)
+{
+	return st->ops->bind_blob(st, idx, p, n);
+}
+
+int stmt_step(struct stmt *st)
+{
+	return st->ops->step(st);
+}
+
+int stmt_reset(struct stmt *st)
+{
+	return st->ops->reset(st);
+}
+
+int stmt_ncols(struct stmt *st)
+{
+	return st->ops->ncols(st);
+}
+
+const char *stmt_colname(struct stmt *st, int col)
+{
+	return st->ops->colname(st, col);
+}
+
+const char *stmt_text(struct stmt *st, int col)
+{
+	return st->ops->text(st, col);
+}
+
+int64_t stmt_int64(struct stmt *st, int col)
+{
+	return st->ops->int64(st, col);
+}
+
+double stmt_double(struct stmt *st, int col)
+{
+	return st->ops->dbl(st, col);
+}
+
+int stmt_is_null(struct stmt *st, int col)
+{
+	return st->ops->is_null(st, col);
+}
+
+const void *stmt_blob(struct stmt *st, int col, size_t *n)
+{
+	return st->ops->blob(st, col, n);
+}
+
+void stmt_finalize(struct stmt *st)
+{
+	if (st)
+		st->ops->finalize(st);
+}
+
+/*--- helpers every backend shares -------------------------------------------*/
 
 int db_query_int64(struct db *db, int64_t *out, const char *sql, int nparams, ...)
 {

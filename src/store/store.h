@@ -2,7 +2,8 @@
  * store.h - the one store API. Module SQL is written once, in the dialect
  * SQLite and PostgreSQL both accept: $1.. placeholders, RETURNING,
  * ON CONFLICT, CTEs. The backend hides the rest (placeholder mapping,
- * BEGIN IMMEDIATE on SQLite, error classes).
+ * BEGIN IMMEDIATE on SQLite, the writer lock on PostgreSQL, error classes):
+ * store_sqlite.c and store_pg.c.
  *
  * A struct store is the process-wide handle (a pool of connections).
  * A struct db is one connection, taken from the pool for the length of a
@@ -26,7 +27,9 @@ enum store_err {
 	STORE_OK = 0,
 	STORE_ERR = -1,        /* anything else; message in db_errmsg() */
 	STORE_CONSTRAINT = -2, /* unique / check / foreign-key violation */
-	STORE_BUSY = -3,       /* lock not obtained within the busy timeout */
+	STORE_BUSY = -3,       /* lock not obtained within the busy timeout, or the
+				* database out of reach before anything was written:
+				* trying again later is safe */
 	STORE_NOTFOUND = -4,   /* convenience for callers: no such row */
 };
 
@@ -54,7 +57,9 @@ int db_exec(struct db *db, const char *sql);
 const char *db_errmsg(struct db *db);
 
 /* Write transactions. On SQLite db_begin takes the write lock at once
- * (BEGIN IMMEDIATE) so that two writers never deadlock on upgrade.
+ * (BEGIN IMMEDIATE) so that two writers never deadlock on upgrade. On
+ * PostgreSQL it takes the writer lock (an advisory lock held to the end of
+ * the transaction), so there too write transactions run one at a time.
  * Nesting is not supported; db_in_tx tells whether one is open. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);

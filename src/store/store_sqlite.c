@@ -32,8 +32,9 @@
 #define STMT_CACHE 96
 #define MAXP 64
 
-struct stmt {
-	struct db *db;
+struct sq_stmt {
+	struct stmt base;
+	struct sq_db *db;
 	sqlite3_stmt *s;
 	const char *sql;      /* cache key (owned copy) */
 	uint64_t hash;        /* of sql, compared before the text */
@@ -42,18 +43,18 @@ struct stmt {
 	int nmap;
 };
 
-struct db {
-	struct store *store;
+struct sq_db {
+	struct db base;       /* base.in_tx: a db_begin transaction is open */
+	struct sq_store *store;
 	sqlite3 *h;
-	int in_tx, busy;
 	int holds_wlock;      /* this connection holds the store's writer mutex */
-	struct stmt *cache[STMT_CACHE];
+	struct sq_stmt *cache[STMT_CACHE];
 	int ncache, evict;
-	struct db *next_free;
+	struct sq_db *next_free;
 };
 
-struct store {
-	enum store_kind kind;
+struct sq_store {
+	struct store base;
 	char path[1024];
 	/* Writers queue here, in the process, rather than in SQLite's busy
 	 * handler: a writer waiting on the file lock sleeps in growing steps
@@ -71,10 +72,15 @@ struct store {
 	ino_t wal_ino;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct db **all;
+	struct sq_db **all;
 	int nall, max;
-	struct db *free_list;
+	struct sq_db *free_list;
 };
+
+static const struct store_ops sq_ops;
+
+#define SDB(d) ((struct sq_db *)(d))
+#define SST(s) ((struct sq_stmt *)(s))
 
 static int map_rc(int rc)
 {
@@ -95,11 +101,12 @@ static int map_rc(int rc)
 	}
 }
 
-static struct db *conn_open(struct store *s, char *err, size_t errlen)
+static struct sq_db *conn_open(struct sq_store *s, char *err, size_t errlen)
 {
-	struct db *db = calloc(1, sizeof *db);
+	struct sq_db *db = calloc(1, sizeof *db);
 	if (!db)
 		abort();
+	db->base.store = &s->base;
 	db->store = s;
 	int rc = sqlite3_open_v2(s->path, &db->h,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -128,7 +135,7 @@ static struct db *conn_open(struct store *s, char *err, size_t errlen)
 	return db;
 }
 
-static void conn_close(struct db *db)
+static void conn_close(struct sq_db *db)
 {
 	for (int i = 0; i < db->ncache; i++) {
 		sqlite3_finalize(db->cache[i]->s);
@@ -141,10 +148,10 @@ static void conn_close(struct db *db)
 
 struct store *sqlite_store_open(const char *path, int pool, char *err, size_t errlen)
 {
-	struct store *s = calloc(1, sizeof *s);
+	struct sq_store *s = calloc(1, sizeof *s);
 	if (!s)
 		abort();
-	s->kind = STORE_SQLITE;
+	s->base.ops = &sq_ops;
 	snprintf(s->path, sizeof s->path, "%s", path);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
@@ -157,7 +164,7 @@ struct store *sqlite_store_open(const char *path, int pool, char *err, size_t er
 	s->max = pool > 0 ? pool : 4;
 	s->all = calloc((size_t)s->max, sizeof *s->all);
 	/* open one now so that a bad path fails at start, not at first request */
-	struct db *db = conn_open(s, err, errlen);
+	struct sq_db *db = conn_open(s, err, errlen);
 	if (!db) {
 		free(s->all);
 		free(s);
@@ -166,13 +173,12 @@ struct store *sqlite_store_open(const char *path, int pool, char *err, size_t er
 	s->all[s->nall++] = db;
 	db->next_free = NULL;
 	s->free_list = db;
-	return s;
+	return &s->base;
 }
 
-void store_close(struct store *s)
+static void sq_close(struct store *s_)
 {
-	if (!s)
-		return;
+	struct sq_store *s = (struct sq_store *)s_;
 	for (int i = 0; i < s->nall; i++)
 		conn_close(s->all[i]);
 	free(s->all);
@@ -186,41 +192,38 @@ void store_close(struct store *s)
 	free(s);
 }
 
-enum store_kind store_kind(const struct store *s)
+static struct db *sq_acquire(struct store *s_)
 {
-	return s->kind;
-}
-
-struct db *store_acquire(struct store *s)
-{
+	struct sq_store *s = (struct sq_store *)s_;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		if (s->free_list) {
-			struct db *db = s->free_list;
+			struct sq_db *db = s->free_list;
 			s->free_list = db->next_free;
 			pthread_mutex_unlock(&s->mu);
-			return db;
+			return &db->base;
 		}
 		if (s->nall < s->max) {
 			char err[256];
-			struct db *db = conn_open(s, err, sizeof err);
+			struct sq_db *db = conn_open(s, err, sizeof err);
 			if (db) {
 				s->all[s->nall++] = db;
 				pthread_mutex_unlock(&s->mu);
-				return db;
+				return &db->base;
 			}
 		}
 		pthread_cond_wait(&s->cv, &s->mu);
 	}
 }
 
-void store_release(struct db *db)
+static int sq_rollback(struct db *db_);
+
+static void sq_release(struct db *db_)
 {
-	if (!db)
-		return;
-	struct store *s = db->store;
-	if (db->in_tx)
-		db_rollback(db);
+	struct sq_db *db = SDB(db_);
+	struct sq_store *s = db->store;
+	if (db->base.in_tx)
+		sq_rollback(db_);
 	pthread_mutex_lock(&s->mu);
 	db->next_free = s->free_list;
 	s->free_list = db;
@@ -228,31 +231,19 @@ void store_release(struct db *db)
 	pthread_mutex_unlock(&s->mu);
 }
 
-struct store *db_store(struct db *db)
+static int sq_exec(struct db *db_, const char *sql)
 {
-	return db->store;
-}
-
-int store_ping(struct store *s)
-{
-	struct db *db = store_acquire(s);
-	int64_t v = 0;
-	int rc = db_query_int64(db, &v, "SELECT 1", 0);
-	store_release(db);
-	return rc == STORE_OK && v == 1 ? 0 : -1;
-}
-
-int db_exec(struct db *db, const char *sql)
-{
+	struct sq_db *db = SDB(db_);
 	return map_rc(sqlite3_exec(db->h, sql, NULL, NULL, NULL));
 }
 
-const char *db_errmsg(struct db *db)
+static const char *sq_errmsg(struct db *db_)
 {
+	struct sq_db *db = SDB(db_);
 	return sqlite3_errmsg(db->h);
 }
 
-static void wunlock(struct db *db)
+static void wunlock(struct sq_db *db)
 {
 	if (db->holds_wlock) {
 		db->holds_wlock = 0;
@@ -260,15 +251,16 @@ static void wunlock(struct db *db)
 	}
 }
 
-int db_begin(struct db *db)
+static int sq_begin(struct db *db_)
 {
+	struct sq_db *db = SDB(db_);
 	pthread_mutex_lock(&db->store->wmu);
 	db->holds_wlock = 1;
 	/* another process (the CLI, a backup) may still hold the file lock:
 	 * that wait is the busy timeout's */
-	int rc = db_exec(db, "BEGIN IMMEDIATE");
+	int rc = sq_exec(db_, "BEGIN IMMEDIATE");
 	if (rc == STORE_OK)
-		db->in_tx = 1;
+		db->base.in_tx = 1;
 	else
 		wunlock(db);
 	return rc;
@@ -276,7 +268,7 @@ int db_begin(struct db *db)
 
 /* fsyncs the WAL file (reopening it when SQLite has replaced it). Called
  * by one committer at a time, without locks held. Returns 0 or -1. */
-static int wal_sync(struct store *s)
+static int wal_sync(struct sq_store *s)
 {
 	char path[1100];
 	snprintf(path, sizeof path, "%s-wal", s->path);
@@ -296,7 +288,7 @@ static int wal_sync(struct store *s)
 
 /* Waits until commit number `mine` is durable, running the fsync for
  * everyone when nobody else is. */
-static int group_sync(struct store *s, uint64_t mine)
+static int group_sync(struct sq_store *s, uint64_t mine)
 {
 	int rc = 0;
 	pthread_mutex_lock(&s->gmu);
@@ -323,15 +315,16 @@ static int group_sync(struct store *s, uint64_t mine)
 	return rc;
 }
 
-int db_commit(struct db *db)
+static int sq_commit(struct db *db_)
 {
-	struct store *s = db->store;
-	int rc = db_exec(db, "COMMIT");
+	struct sq_db *db = SDB(db_);
+	struct sq_store *s = db->store;
+	int rc = sq_exec(db_, "COMMIT");
 	if (rc != STORE_OK) {
-		db_rollback(db);
+		sq_rollback(db_);
 		return rc;
 	}
-	db->in_tx = 0;
+	db->base.in_tx = 0;
 	uint64_t mine = 0;
 	if (s->group) {
 		/* numbered while the writer mutex is held: number order is
@@ -346,25 +339,21 @@ int db_commit(struct db *db)
 	return STORE_OK;
 }
 
-int db_rollback(struct db *db)
+static int sq_rollback(struct db *db_)
 {
-	db->in_tx = 0;
-	int rc = db_exec(db, "ROLLBACK");
+	struct sq_db *db = SDB(db_);
+	db->base.in_tx = 0;
+	int rc = sq_exec(db_, "ROLLBACK");
 	wunlock(db);
 	return rc;
 }
 
-int db_in_tx(struct db *db)
+static int64_t sq_changes(struct db *db_)
 {
-	return db->in_tx;
+	return sqlite3_changes64(SDB(db_)->h);
 }
 
-int64_t db_changes(struct db *db)
-{
-	return sqlite3_changes64(db->h);
-}
-
-static void build_map(struct stmt *st)
+static void build_map(struct sq_stmt *st)
 {
 	int n = sqlite3_bind_parameter_count(st->s);
 	st->nmap = 0;
@@ -390,21 +379,24 @@ static uint64_t sql_hash(const char *s)
 	return h;
 }
 
-int db_prepare(struct db *db, struct stmt **out, const char *sql)
+static int sq_prepare(struct db *db_, struct stmt **out, const char *sql)
 {
+	struct sq_db *db = SDB(db_);
 	*out = NULL;
 	uint64_t h = sql_hash(sql);
 	for (int i = 0; i < db->ncache; i++) {
-		struct stmt *st = db->cache[i];
+		struct sq_stmt *st = db->cache[i];
 		if (!st->in_use && st->hash == h && strcmp(st->sql, sql) == 0) {
 			st->in_use = 1;
-			*out = st;
+			*out = &st->base;
 			return STORE_OK;
 		}
 	}
-	struct stmt *st = calloc(1, sizeof *st);
+	struct sq_stmt *st = calloc(1, sizeof *st);
 	if (!st)
 		abort();
+	st->base.ops = &sq_ops;
+	st->base.db = &db->base;
 	st->db = db;
 	int slot = -1;
 	if (db->ncache < STMT_CACHE) {
@@ -419,7 +411,7 @@ int db_prepare(struct db *db, struct stmt **out, const char *sql)
 				slot = i;
 		}
 		if (slot >= 0) {
-			struct stmt *old = db->cache[slot];
+			struct sq_stmt *old = db->cache[slot];
 			sqlite3_finalize(old->s);
 			free((char *)old->sql);
 			free(old);
@@ -448,93 +440,110 @@ int db_prepare(struct db *db, struct stmt **out, const char *sql)
 		if (slot == db->ncache)
 			db->ncache++;
 	}
-	*out = st;
+	*out = &st->base;
 	return STORE_OK;
 }
 
-static int idx(struct stmt *st, int n)
+static int idx(struct sq_stmt *st, int n)
 {
 	return n > 0 && n <= MAXP ? st->map[n] : 0;
 }
 
-int stmt_bind_text(struct stmt *st, int n, const char *v)
+static int sq_bind_null(struct stmt *st_, int n);
+
+static int sq_bind_text(struct stmt *st_, int n, const char *v)
 {
+	struct sq_stmt *st = SST(st_);
 	if (!v)
-		return stmt_bind_null(st, n);
+		return sq_bind_null(st_, n);
 	return map_rc(sqlite3_bind_text(st->s, idx(st, n), v, -1, SQLITE_TRANSIENT));
 }
 
-int stmt_bind_int64(struct stmt *st, int n, int64_t v)
+static int sq_bind_int64(struct stmt *st_, int n, int64_t v)
 {
+	struct sq_stmt *st = SST(st_);
 	return map_rc(sqlite3_bind_int64(st->s, idx(st, n), v));
 }
 
-int stmt_bind_double(struct stmt *st, int n, double v)
+static int sq_bind_double(struct stmt *st_, int n, double v)
 {
+	struct sq_stmt *st = SST(st_);
 	return map_rc(sqlite3_bind_double(st->s, idx(st, n), v));
 }
 
-int stmt_bind_null(struct stmt *st, int n)
+static int sq_bind_null(struct stmt *st_, int n)
 {
+	struct sq_stmt *st = SST(st_);
 	return map_rc(sqlite3_bind_null(st->s, idx(st, n)));
 }
 
-int stmt_bind_blob(struct stmt *st, int n, const void *p, size_t len)
+static int sq_bind_blob(struct stmt *st_, int n, const void *p, size_t len)
 {
+	struct sq_stmt *st = SST(st_);
 	return map_rc(sqlite3_bind_blob64(st->s, idx(st, n), p, len, SQLITE_TRANSIENT));
 }
 
-int stmt_step(struct stmt *st)
+static int sq_step(struct stmt *st_)
 {
+	struct sq_stmt *st = SST(st_);
 	return map_rc(sqlite3_step(st->s));
 }
 
-int stmt_reset(struct stmt *st)
+static int sq_reset(struct stmt *st_)
 {
+	struct sq_stmt *st = SST(st_);
 	sqlite3_reset(st->s);
 	sqlite3_clear_bindings(st->s);
 	return STORE_OK;
 }
 
-int stmt_ncols(struct stmt *st)
+static int sq_ncols(struct stmt *st_)
 {
+	struct sq_stmt *st = SST(st_);
 	return sqlite3_column_count(st->s);
 }
 
-const char *stmt_colname(struct stmt *st, int col)
+static const char *sq_colname(struct stmt *st_, int col)
 {
+	struct sq_stmt *st = SST(st_);
 	return sqlite3_column_name(st->s, col);
 }
 
-const char *stmt_text(struct stmt *st, int col)
+static const char *sq_text(struct stmt *st_, int col)
 {
+	struct sq_stmt *st = SST(st_);
 	return (const char *)sqlite3_column_text(st->s, col);
 }
 
-int64_t stmt_int64(struct stmt *st, int col)
+static int64_t sq_int64(struct stmt *st_, int col)
 {
+	struct sq_stmt *st = SST(st_);
 	return sqlite3_column_int64(st->s, col);
 }
 
-double stmt_double(struct stmt *st, int col)
+static double sq_double(struct stmt *st_, int col)
 {
+	struct sq_stmt *st = SST(st_);
 	return sqlite3_column_double(st->s, col);
 }
 
-int stmt_is_null(struct stmt *st, int col)
+static int sq_is_null(struct stmt *st_, int col)
 {
+	struct sq_stmt *st = SST(st_);
 	return sqlite3_column_type(st->s, col) == SQLITE_NULL;
 }
 
-const void *stmt_blob(struct stmt *st, int col, size_t *n)
+static const void *sq_blob(struct stmt *st_, int col, size_t *n)
 {
+	struct sq_stmt *st = SST(st_);
 	const void *p = sqlite3_column_blob(st->s, col);
 	*n = (size_t)sqlite3_column_bytes(st->s, col);
 	return p;
 }
 
-void stmt_finalize(struct stmt *st)
+static void sq_finalize(struct stmt *st_)
 {
+	struct sq_stmt *st = SST(st_);
 	if (!st)
 		return;
 	if (st->cached) {
@@ -550,5 +559,34 @@ void stmt_finalize(struct stmt *st)
 /* Raw handle for the few SQLite-only tools (backup, integrity check). */
 void *sqlite_handle(struct db *db)
 {
-	return db->h;
+	return db->store->ops == &sq_ops ? SDB(db)->h : NULL;
 }
+
+static const struct store_ops sq_ops = {
+	.kind = STORE_SQLITE,
+	.close = sq_close,
+	.acquire = sq_acquire,
+	.release = sq_release,
+	.exec = sq_exec,
+	.errmsg = sq_errmsg,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.changes = sq_changes,
+	.prepare = sq_prepare,
+	.bind_text = sq_bind_text,
+	.bind_int64 = sq_bind_int64,
+	.bind_double = sq_bind_double,
+	.bind_null = sq_bind_null,
+	.bind_blob = sq_bind_blob,
+	.step = sq_step,
+	.reset = sq_reset,
+	.ncols = sq_ncols,
+	.colname = sq_colname,
+	.text = sq_text,
+	.int64 = sq_int64,
+	.dbl = sq_double,
+	.is_null = sq_is_null,
+	.blob = sq_blob,
+	.finalize = sq_finalize,
+};

@@ -4,6 +4,8 @@ server built as BINARY and prints TAP ("ok N - name" / "not ok N - name").
 
 Each test module gets one server (a fresh data directory) shared by its
 tests, unless the module sets OWN_SERVER = True and manages servers itself.
+With XIAOAN_TEST_PG_BASE set the servers run on PostgreSQL (see xa.py) and
+the lines say "pg". A test that does not apply raises xa.Skip.
 """
 import importlib.util
 import os
@@ -19,7 +21,7 @@ import xa  # noqa: E402
 def main():
     binary = os.path.abspath(sys.argv[1])
     pattern = sys.argv[2] if len(sys.argv) > 2 else ""
-    label = os.path.basename(os.path.dirname(binary))
+    label = os.path.basename(os.path.dirname(binary)) + (" pg" if xa.PG else "")
     n = failed = 0
     for name in sorted(os.listdir(HERE)):
         if not (name.startswith("test_") and name.endswith(".py")) or pattern not in name:
@@ -46,6 +48,8 @@ def main():
             try:
                 fn(ctx) if ctx else fn(binary)
                 print("ok %d - %s %s.%s (%.2fs)" % (n, label, name[:-3], k, time.time() - t0), flush=True)
+            except xa.Skip as e:
+                print("ok %d - %s %s.%s # SKIP %s" % (n, label, name[:-3], k, e), flush=True)
             except Exception:
                 failed += 1
                 print("not ok %d - %s %s.%s" % (n, label, name[:-3], k), flush=True)

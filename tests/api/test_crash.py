@@ -100,14 +100,20 @@ def test_acknowledged_writes_survive_sigkill(binary):
 
         s2 = xa.Server(binary, data=s.data, init=False).start()
         db = s2.db()
+        # on PostgreSQL only the Xiaoan server died, not the database: its
+        # own crash safety is PostgreSQL's; what is checked is the server's
+        # acknowledging commits and nothing else
+        field = (lambda key: "CAST(after_json AS json) ->> '%s'" % key) if xa.PG else \
+            (lambda key: "json_extract(after_json, '$.%s')" % key)
         try:
-            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            if not xa.PG:
+                assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             codes = {row[0] for row in db.execute("SELECT code FROM schools WHERE deleted_at IS NULL")}
             final = dict(db.execute("SELECT id, address FROM schools WHERE id IN (%s)" % ",".join(map(str, ids))))
             audited_creates = {row[0] for row in db.execute(
-                "SELECT json_extract(after_json, '$.code') FROM audit WHERE entity = 'school' AND action = 'create'")}
+                "SELECT %s FROM audit WHERE entity = 'school' AND action = 'create'" % field("code"))}
             audited_patches = {row[0] for row in db.execute(
-                "SELECT json_extract(after_json, '$.address') FROM audit WHERE entity = 'school' AND action = 'update'")}
+                "SELECT %s FROM audit WHERE entity = 'school' AND action = 'update'" % field("address"))}
             n_audit = db.execute("SELECT count(*) FROM audit WHERE entity = 'school' AND username = 'admin'"
                                  " AND action IN ('create', 'update')").fetchone()[0]
         finally:

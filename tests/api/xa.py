@@ -5,6 +5,14 @@ session cookie and CSRF token the way the console does.
 Tests are plain functions `test_*(t)` in tests/api/test_*.py; run.py finds
 and runs them and prints TAP lines. `t` is a Ctx: t.server (a Server),
 t.admin (a signed-in Client of the first administrator), helpers below.
+
+On PostgreSQL. When XIAOAN_TEST_PG_BASE names a PostgreSQL server
+(postgres://user@host:port, set by tests/run.sh through tests/pg.sh), each
+Server gets a fresh database xa_<random> on it (XIAOAN_DATABASE for every
+command it runs), dropped again by cleanup(); the database's name is kept in
+the data directory, so a Server started on an existing data directory uses
+the same database. Server.db() then answers through psql with sqlite3's
+shape, so a test reads the database the same way on either backend.
 """
 import http.client
 import json
@@ -13,6 +21,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -20,6 +29,172 @@ import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STRONG = "Xiaoan-Test-2026!"
+
+# ---- PostgreSQL -------------------------------------------------------------
+
+PG_BASE = os.environ.get("XIAOAN_TEST_PG_BASE") or None
+PG = PG_BASE is not None          # this run is on PostgreSQL
+PG_MARKER = "pg-database"         # in a data directory: the name of its database
+
+
+class Skip(Exception):
+    """Raised by a test that does not apply to this run; run.py prints
+    'ok N - name # SKIP reason'."""
+
+
+def pg_url(dbname, base=None):
+    """The URL of database dbname on the test server."""
+    u = urllib.parse.urlsplit(base or PG_BASE)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, ""))
+
+
+def psql(url, sql, check=True):
+    """Runs sql through psql on url; returns its stdout (unaligned, tuples only)."""
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, PGCONNECT_TIMEOUT="10", PGOPTIONS="-c client_min_messages=warning"))
+    if check and p.returncode != 0:
+        raise PgError(p.stderr.strip() or "psql exited %d" % p.returncode)
+    return p.stdout
+
+
+def pg_create_database(template=None):
+    """Creates an empty database (or a copy of template) on the test server;
+    returns its name. C collation: text sorts by code point, as on SQLite."""
+    name = "xa_" + os.urandom(6).hex()
+    psql(pg_url("postgres"), 'CREATE DATABASE "%s" TEMPLATE "%s" ENCODING \'UTF8\' LC_COLLATE \'C\' LC_CTYPE \'C\''
+         % (name, template or "template0"))
+    return name
+
+
+def pg_drop_database(name):
+    psql(pg_url("postgres"), 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name, check=False)
+
+
+def data_database(data):
+    """The PostgreSQL database of a data directory, or None."""
+    try:
+        with open(os.path.join(data, PG_MARKER)) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def data_env(env, data):
+    """env with XIAOAN_DATABASE pointing at data's own database (on PostgreSQL
+    the data directory does not hold the database)."""
+    env = dict(env)
+    name = data_database(data) if PG else None
+    if name:
+        env["XIAOAN_DATABASE"] = pg_url(name)
+    return env
+
+
+def copy_data(data):
+    """A copy of a stopped server's data directory, with a copy of its
+    PostgreSQL database on PostgreSQL; remove it with remove_data()."""
+    d = tempfile.mkdtemp(prefix="xiaoan-copy-")
+    for name in os.listdir(data):
+        src = os.path.join(data, name)
+        if os.path.isfile(src) and name != PG_MARKER:
+            shutil.copy(src, d)
+    if PG and data_database(data):
+        with open(os.path.join(d, PG_MARKER), "w") as f:
+            f.write(pg_create_database(template=data_database(data)))
+    return d
+
+
+def remove_data(d):
+    if PG and data_database(d):
+        pg_drop_database(data_database(d))
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class PgError(sqlite3.DatabaseError):
+    """A PostgreSQL error, catchable as sqlite3.DatabaseError."""
+
+
+def _literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        return "'\\x%s'::bytea" % v.hex()
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def _bind(sql, params):
+    """sql with each ? outside quotes replaced by the next parameter as a literal."""
+    out, k, quote = [], 0, None
+    for ch in sql:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "?":
+            out.append(_literal(params[k]))
+            k += 1
+            continue
+        out.append(ch)
+    assert k == len(params), "%d parameters for %d placeholders" % (len(params), k)
+    return "".join(out)
+
+
+class PgCursor:
+    def __init__(self, cols, rows):
+        self.description = [(c, None, None, None, None, None, None) for c in cols]
+        self.rows = rows
+        self.rowcount = len(rows)
+
+    def fetchone(self):
+        return self.rows.pop(0) if self.rows else None
+
+    def fetchall(self):
+        rows, self.rows = self.rows, []
+        return rows
+
+    def __iter__(self):
+        while self.rows:
+            yield self.rows.pop(0)
+
+
+class PgConn:
+    """sqlite3's connection shape over psql: execute(sql, params) with ?
+    placeholders, cursors with fetchone/fetchall/description, commit,
+    rollback and close, errors as sqlite3.DatabaseError. Each statement
+    runs on its own and commits at once. Rows come back with their types
+    (integers, floats, text, None) through row_to_json."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def execute(self, sql, params=()):
+        sql = _bind(sql, tuple(params)).strip().rstrip(";")
+        head = sql.split(None, 1)[0].upper() if sql else ""
+        if head not in ("SELECT", "WITH", "VALUES"):
+            psql(self.url, sql)
+            return PgCursor([], [])
+        out = psql(self.url, "SELECT row_to_json(t) FROM (%s) t" % sql)
+        cols, rows = None, []
+        for line in out.splitlines():
+            if not line:
+                continue
+            pairs = json.loads(line, object_pairs_hook=list)
+            cols = cols or [k for k, _ in pairs]
+            rows.append(tuple(v for _, v in pairs))
+        return PgCursor(cols or [], rows)
+
+    def commit(self):
+        pass
+
+    def rollback(self):
+        pass
+
+    def close(self):
+        pass
 
 
 def free_port():
@@ -68,6 +243,14 @@ class Server:
         self.env.update({"XIAOAN_PW_COST": "fast", "XIAOAN_CLOCK_FILE": self.clock,
                          "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
                          "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
+        self.pg_db, self.pg_owned = None, False
+        if PG:
+            self.pg_db = data_database(self.data)
+            if not self.pg_db:
+                self.pg_db, self.pg_owned = pg_create_database(), True
+                with open(os.path.join(self.data, PG_MARKER), "w") as f:
+                    f.write(self.pg_db)
+            self.env["XIAOAN_DATABASE"] = pg_url(self.pg_db)
         if env:
             self.env.update(env)
         self.proc = None
@@ -130,11 +313,16 @@ class Server:
             f.write(str(off + seconds))
 
     def db(self):
-        import sqlite3
+        """A connection to the server's database (sqlite3, or PgConn on PostgreSQL)."""
+        if self.pg_db:
+            return PgConn(pg_url(self.pg_db))
         return sqlite3.connect(os.path.join(self.data, "xiaoan.db"))
 
     def cleanup(self):
         self.stop()
+        if self.pg_owned:
+            pg_drop_database(self.pg_db)
+            self.pg_owned = False
         shutil.rmtree(self.data, ignore_errors=True)
 
 
