@@ -22,6 +22,9 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "demo/demo.h"
+#include "jobs/jobs.h"
+#include "jobs/sched.h"
+#include "ops/ops.h"
 #include "routes.h"
 #include "store/store.h"
 
@@ -37,7 +40,10 @@ static const char usage[] =
 	"  migrate               apply pending schema migrations\n"
 	"  user add|passwd|disable|enable|list ...   manage accounts (xiaoan user --help)\n"
 	"  audit verify          check the audit trail's hash chain (exit 1 when broken)\n"
+	"  audit checkpoint      record the audit chain's head now (also a daily job)\n"
 	"  demo                  create the synthetic demo county (first run of make run)\n"
+	"  backup PATH           online backup of the SQLite database (and secret.key as PATH.key)\n"
+	"  copy --from URL --to URL   copy every table into an empty database (SQLite or PostgreSQL)\n"
 	"  version               print the version\n"
 	"\n"
 	"common options (also XIAOAN_* variables and xiaoan.conf):\n"
@@ -142,7 +148,9 @@ static int cmd_serve(int argc, char **argv, struct config *cfg)
 		return 1;
 	routes_register();
 	session_install();
+	struct sched *jobs = sched_start(cfg, st, jobs_table(cfg));
 	int rc = server_run(cfg, st);
+	sched_stop(jobs);
 	store_close(st);
 	return rc ? 1 : 0;
 }
@@ -198,21 +206,27 @@ static int cmd_init(int argc, char **argv, struct config *cfg)
 
 static int cmd_audit(int argc, char **argv, struct config *cfg)
 {
-	if (argc < 2 || wants_help(argc, argv) || strcmp(argv[1], "verify") != 0) {
-		printf("usage: xiaoan audit verify\n"
-		       "Checks every audit entry's hash and the chain; names each altered, inserted or deleted\n"
-		       "entry and exits 1 when the chain is broken, 0 when it holds.\n");
+	int checkpoint = argc >= 2 && strcmp(argv[1], "checkpoint") == 0;
+	if (argc < 2 || wants_help(argc, argv) || (strcmp(argv[1], "verify") != 0 && !checkpoint)) {
+		printf("usage: xiaoan audit verify|checkpoint\n"
+		       "verify: checks every audit entry's hash, the chain and every checkpoint; names each altered,\n"
+		       "inserted or deleted entry and each failed checkpoint; exits 1 when the chain is broken, 0 when it holds.\n"
+		       "checkpoint: records the chain's head now (the job audit_checkpoint does so daily at 02:00).\n");
 		return argc < 2 || wants_help(argc, argv) ? (wants_help(argc, argv) ? 0 : 2) : 2;
 	}
-	struct store *st = open_store(cfg, 0);
+	struct store *st = open_store(cfg, checkpoint);
 	if (!st)
 		return 2;
 	struct db *db = store_acquire(st);
-	int rc = audit_verify(db, stdout);
+	struct audit_checkpoint ck;
+	int rc = checkpoint ? (audit_checkpoint(db, &ck) ? -1 : 0) : audit_verify(db, stdout);
+	if (checkpoint && rc == 0)
+		printf("audit: checkpoint at entry %lld, hash %s (%s%s)\n", (long long)ck.seq, ck.seq ? ck.hash : "-",
+		       !ck.seq ? "the trail is empty" : ck.made ? "new" : "taken already at ", ck.made ? "" : ck.at);
 	store_release(db);
 	store_close(st);
 	if (rc < 0)
-		return die("audit verify: %s", "cannot read the audit table");
+		return die("audit %s: cannot read the audit tables", argv[1]);
 	return rc;
 }
 
@@ -261,6 +275,10 @@ int main(int argc, char **argv)
 		return cmd_audit(argc, argv, &cfg);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc, argv, &cfg);
+	if (!strcmp(cmd, "backup"))
+		return ops_backup_cli(&cfg, argc, argv);
+	if (!strcmp(cmd, "copy"))
+		return ops_copy_cli(argc, argv);
 	if (!strcmp(cmd, "user")) {
 		struct store *st = NULL;
 		if (!wants_help(argc, argv) && !(st = open_store(&cfg, 1)))

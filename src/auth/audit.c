@@ -11,6 +11,7 @@
 #include "auth/access.h"
 #include "core/clock.h"
 #include "core/http.h"
+#include "core/log.h"
 #include "core/router.h"
 #include "store/store.h"
 
@@ -149,6 +150,8 @@ int audit_read(struct req *r, const char *entity, const char *entity_id, const c
 	return db_commit(db);
 }
 
+static int verify_checkpoints(struct db *db, FILE *out, int64_t *n);
+
 int audit_verify(struct db *db, FILE *out)
 {
 	struct stmt *st;
@@ -201,9 +204,102 @@ int audit_verify(struct db *db, FILE *out)
 		}
 		stmt_finalize(st);
 	}
+	int64_t nck = 0;
+	int ck = verify_checkpoints(db, out, &nck);
+	if (ck < 0)
+		return -1;
+	broken |= ck;
 	if (!broken)
-		fprintf(out, "audit: %lld entries, chain intact\n", (long long)n);
+		fprintf(out, "audit: %lld entries, chain intact; %lld checkpoint(s) hold\n", (long long)n,
+			(long long)nck);
 	return broken;
+}
+
+/* ---- checkpoints ------------------------------------------------------------ */
+
+/* Every checkpoint's entry must exist with the hash it had. Returns 0, 1
+ * when one fails (each reported on out), -1 on a store error. */
+static int verify_checkpoints(struct db *db, FILE *out, int64_t *n)
+{
+	struct stmt *st;
+	if (db_prepare(db, &st,
+		       "SELECT c.seq, c.hash, c.at, a.hash FROM audit_checkpoints c LEFT JOIN audit a ON a.seq = c.seq"
+		       " ORDER BY c.seq"))
+		return -1;
+	int rc, broken = 0;
+	while ((rc = stmt_step(st)) == STORE_ROW) {
+		int64_t seq = stmt_int64(st, 0);
+		const char *want = stmt_text(st, 1), *at = stmt_text(st, 2), *have = stmt_text(st, 3);
+		(*n)++;
+		if (!have) {
+			fprintf(out, "audit: checkpoint %lld (taken %s) fails: entry %lld is missing (entries deleted)\n",
+				(long long)seq, at, (long long)seq);
+			broken = 1;
+		} else if (!want || strcmp(want, have) != 0) {
+			fprintf(out, "audit: checkpoint %lld (taken %s) fails: entry %lld's hash differs from the one recorded (the chain was rewritten)\n",
+				(long long)seq, at, (long long)seq);
+			broken = 1;
+		}
+	}
+	stmt_finalize(st);
+	return rc == STORE_DONE ? broken : -1;
+}
+
+int audit_checkpoint(struct db *db, struct audit_checkpoint *out)
+{
+	struct stmt *st = NULL;
+	memset(out, 0, sizeof *out);
+	/* in a write transaction: the head cannot move between reading it and
+	 * recording it */
+	int rc = db_begin(db);
+	if (rc)
+		return rc;
+	if ((rc = db_prepare(db, &st, "SELECT seq, hash FROM audit_head WHERE id = 1")))
+		goto out;
+	if ((rc = stmt_step(st)) != STORE_ROW)
+		goto out;
+	out->seq = stmt_int64(st, 0);
+	snprintf(out->hash, sizeof out->hash, "%s", stmt_text(st, 1) ? stmt_text(st, 1) : "");
+	stmt_finalize(st);
+	st = NULL;
+	if (out->seq == 0) {
+		rc = db_rollback(db);
+		return rc;
+	}
+	clock_iso(out->at);
+	if ((rc = db_prepare(db, &st,
+			     "INSERT INTO audit_checkpoints (seq, hash, at) VALUES ($1, $2, $3)"
+			     " ON CONFLICT (seq) DO NOTHING")))
+		goto out;
+	stmt_bind_int64(st, 1, out->seq);
+	stmt_bind_text(st, 2, out->hash);
+	stmt_bind_text(st, 3, out->at);
+	if ((rc = stmt_step(st)) != STORE_DONE)
+		goto out;
+	out->made = db_changes(db) == 1;
+	stmt_finalize(st);
+	st = NULL;
+	if (!out->made) {
+		if ((rc = db_prepare(db, &st, "SELECT at FROM audit_checkpoints WHERE seq = $1")))
+			goto out;
+		stmt_bind_int64(st, 1, out->seq);
+		if (stmt_step(st) == STORE_ROW)
+			snprintf(out->at, sizeof out->at, "%s", stmt_text(st, 0));
+		stmt_finalize(st);
+		st = NULL;
+	}
+	if ((rc = db_commit(db)))
+		goto out;
+	if (out->made)
+		log_info("audit checkpoint: entry %lld hash %s", (long long)out->seq, out->hash);
+	return STORE_OK;
+out:
+	stmt_finalize(st);
+	if (rc == STORE_ROW || rc == STORE_DONE)
+		rc = STORE_ERR;
+	if (db_in_tx(db))
+		db_rollback(db);
+	return rc;
 }
 
 json_t *audit_history(struct db *db, const char *entity, const char *entity_id, int limit)

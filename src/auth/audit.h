@@ -44,10 +44,29 @@ int audit_write(struct req *r, const char *action, const char *entity, const cha
 /* Records a read of personal data in its own transaction. */
 int audit_read(struct req *r, const char *entity, const char *entity_id, const char *what);
 
-/* Walks the whole chain. Reports every problem found on out (one line
- * each, naming the seq) and returns 0 when the chain holds, 1 when it is
- * broken, -1 on a store error. */
+/* Walks the whole chain, then checks every checkpoint: the entry at its
+ * seq must still exist with its hash. Reports every problem found on out
+ * (one line each, naming the seq or the checkpoint) and returns 0 when the
+ * chain holds, 1 when it is broken, -1 on a store error. */
 int audit_verify(struct db *db, FILE *out);
+
+/* A checkpoint copies the chain's head (last seq and its hash) into
+ * audit_checkpoints, append-only like the trail. Deleting entries from the
+ * end and rewriting audit_head to match leaves a chain that holds
+ * together; a checkpoint that covers a deleted entry still names it. The
+ * background job audit_checkpoint takes one daily; `xiaoan audit
+ * checkpoint` takes one now. */
+struct audit_checkpoint {
+	int64_t seq;            /* 0: the trail is empty, nothing to record */
+	char hash[65];
+	char at[32];            /* when it was taken (the earlier one if it existed) */
+	int made;               /* 1: new; 0: the head had one already */
+};
+
+/* Takes a checkpoint of the head, in its own transaction, and logs it (the
+ * log is a second copy outside the database). Idempotent: a head that has
+ * a checkpoint keeps it. Returns 0 or a store error. */
+int audit_checkpoint(struct db *db, struct audit_checkpoint *out);
 
 /* The entry hash: SHA-256 hex over prev_hash and the fields, each field
  * length-prefixed so no two different entries hash the same text. */

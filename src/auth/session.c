@@ -249,6 +249,29 @@ int session_revoke_user(struct req *r, int64_t user_id, const char *keep_id)
 	return rc;
 }
 
+int session_purge(struct db *db, int64_t now, int idle, int absolute, int64_t *deleted)
+{
+	struct stmt *st;
+	*deleted = 0;
+	int rc = db_begin(db);
+	if (rc)
+		return rc;
+	if ((rc = db_prepare(db, &st, "DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2"))) {
+		db_rollback(db);
+		return rc;
+	}
+	stmt_bind_int64(st, 1, now - idle - PERSIST_SECONDS);
+	stmt_bind_int64(st, 2, now - absolute);
+	rc = stmt_step(st);
+	stmt_finalize(st);
+	if (rc != STORE_DONE) {
+		db_rollback(db);
+		return rc < 0 ? rc : STORE_ERR;
+	}
+	*deleted = db_changes(db);
+	return db_commit(db);
+}
+
 /* ---- cookies -------------------------------------------------------------- */
 
 static void set_cookie(struct req *r, const char *token, int max_age)

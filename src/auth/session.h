@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+struct db;
 struct req;
 struct config;
 
@@ -30,6 +31,13 @@ void session_forget_user(int64_t user_id);
 /* Deletes every session of a user except keep_id (may be NULL). Runs in
  * the caller's transaction when one is open. Returns 0 or a store error. */
 int session_revoke_user(struct req *r, int64_t user_id, const char *keep_id);
+/* Deletes the sessions that had ended at `now`: signed in more than
+ * `absolute` seconds ago, or idle for more than `idle` seconds. Idleness
+ * counts from the last_seen the servers write at most once a minute, so a
+ * session is kept a minute longer than idle before its row goes (a server
+ * may know a later request). Sets *deleted. Returns 0 or a store error.
+ * Idempotent: the background job session_cleanup runs it. */
+int session_purge(struct db *db, int64_t now, int idle, int absolute, int64_t *deleted);
 
 extern const struct route auth_routes[];
 

@@ -28,6 +28,7 @@ void config_defaults(struct config *c)
 	c->lock_failures = 5;
 	c->lock_seconds = 900;
 	c->rate_per_minute = 120;
+	c->sched_tick = 15;
 	snprintf(c->title, sizeof c->title, "校安");
 }
 
@@ -55,6 +56,7 @@ static const struct key keys[] = {
 	I(lock_failures, 1, 100),
 	I(lock_seconds, 1, 86400),
 	I(rate_per_minute, 1, 1000000),
+	I(sched_tick, 1, 3600),
 };
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)

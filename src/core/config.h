@@ -30,6 +30,7 @@ struct config {
 	int rate_per_minute;       /* public writes (sign-in) per client address per minute, default 120 */
 	char tile_url[512];        /* map tile URL template for the console; empty = offline base */
 	char title[128];           /* the console's title, e.g. "示范县校园安全综合治理平台"; default 校安 */
+	int sched_tick;            /* seconds between the job scheduler's looks at the jobs table, default 15 */
 };
 
 /* Fills defaults. */

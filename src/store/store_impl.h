@@ -64,4 +64,14 @@ struct store *pg_store_open(const char *url, int pool, char *err, size_t errlen)
  * is not a SQLite connection. Modules never use it. */
 void *sqlite_handle(struct db *db);
 
+/* SQLite's online backup of s's database into a new file at path (refused
+ * when path exists; created with mode 0600), for `xiaoan backup`. Reads one
+ * snapshot in chunks on a connection of its own: a server writing to the
+ * database meanwhile is not held up, and its later commits are not in the
+ * copy. Then runs PRAGMA integrity_check on the copy. *pages gets the
+ * number of pages copied. Returns 0; -1 with a reason in err (a partial
+ * copy is removed); 1 when the copy was written but integrity_check
+ * reported problems (the first of them in err). */
+int sqlite_backup_to(struct store *s, const char *path, int *pages, char *err, size_t errlen);
+
 #endif

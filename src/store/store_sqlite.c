@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -560,6 +561,100 @@ static void sq_finalize(struct stmt *st_)
 void *sqlite_handle(struct db *db)
 {
 	return db->store->ops == &sq_ops ? SDB(db)->h : NULL;
+}
+
+/*--- online backup ------------------------------------------------------------*/
+
+/* The backup reads through a read transaction held open across every step:
+ * sqlite3_backup_step uses a read transaction the source connection already
+ * has instead of opening one per step, so all chunks come from one
+ * snapshot, and a commit by the server between two steps does not restart
+ * the backup (it would, again and again, under steady writes). In WAL mode
+ * a reader does not block writers; it only keeps the WAL from being
+ * checkpointed past its snapshot until the backup ends. */
+#define BACKUP_STEP_PAGES 1024
+
+static int backup_fail(const char *path, int created, char *err, size_t errlen, const char *fmt, const char *a,
+		       const char *b)
+{
+	snprintf(err, errlen, fmt, a, b);
+	if (created) {
+		char p[1100];
+		unlink(path);
+		snprintf(p, sizeof p, "%s-journal", path);
+		unlink(p);
+	}
+	return -1;
+}
+
+int sqlite_backup_to(struct store *s_, const char *path, int *pages, char *err, size_t errlen)
+{
+	*pages = 0;
+	if (s_->ops != &sq_ops)
+		return backup_fail(path, 0, err, errlen, "%s%s", "the database is not SQLite", "");
+	struct sq_store *s = (struct sq_store *)s_;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return backup_fail(path, 0, err, errlen, "%s: %s", path,
+				   errno == EEXIST ? "exists; a backup never overwrites a file" : strerror(errno));
+	close(fd);
+
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int rc = -1;
+	if (sqlite3_open_v2(s->path, &src, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		backup_fail(path, 1, err, errlen, "%s: %s", s->path, src ? sqlite3_errmsg(src) : "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(src, 10000);
+	if (sqlite3_exec(src, "BEGIN; SELECT count(*) FROM sqlite_master;", NULL, NULL, NULL) != SQLITE_OK) {
+		backup_fail(path, 1, err, errlen, "%s: %s", s->path, sqlite3_errmsg(src));
+		goto out;
+	}
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		backup_fail(path, 1, err, errlen, "%s: %s", path, dst ? sqlite3_errmsg(dst) : "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(dst, 10000);
+	if (!(b = sqlite3_backup_init(dst, "main", src, "main"))) {
+		backup_fail(path, 1, err, errlen, "%s: %s", path, sqlite3_errmsg(dst));
+		goto out;
+	}
+	int r, waits = 0;
+	while ((r = sqlite3_backup_step(b, BACKUP_STEP_PAGES)) == SQLITE_OK ||
+	       ((r == SQLITE_BUSY || r == SQLITE_LOCKED) && ++waits < 500))
+		if (r != SQLITE_OK)
+			sqlite3_sleep(20); /* up to 10 s, as the busy timeout */
+	*pages = sqlite3_backup_pagecount(b);
+	sqlite3_backup_finish(b);
+	if (r != SQLITE_DONE) {
+		backup_fail(path, 1, err, errlen, "backup: %s%s", sqlite3_errstr(r), "");
+		goto out;
+	}
+	sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+
+	/* the copy, as a database of its own */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
+		backup_fail(path, 0, err, errlen, "integrity_check: %s%s", sqlite3_errmsg(dst), "");
+		rc = 1;
+		goto out;
+	}
+	rc = 1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		if (v && strcmp(v, "ok") == 0)
+			rc = 0;
+		else
+			snprintf(err, errlen, "integrity_check: %s", v ? v : "no answer");
+	} else {
+		snprintf(err, errlen, "integrity_check: %s", sqlite3_errmsg(dst));
+	}
+	sqlite3_finalize(st);
+out:
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	return rc;
 }
 
 static const struct store_ops sq_ops = {

@@ -76,11 +76,12 @@ def test_both_schemas_have_the_same_tables_and_columns(binary):
             assert s_tables[t] == p_tables[t], "table %s:\n  sqlite %r\n  pg     %r" % (t, s_tables[t], p_tables[t])
         assert s_indexes == p_indexes, (s_indexes, p_indexes)
         # the append-only guard; PostgreSQL also refuses TRUNCATE, which SQLite lacks
-        assert s_triggers == {"audit_no_update", "audit_no_delete"}, s_triggers
-        assert p_triggers == s_triggers | {"audit_no_truncate"}, p_triggers
+        assert s_triggers == {"audit_no_update", "audit_no_delete", "audit_checkpoints_no_update",
+                              "audit_checkpoints_no_delete"}, s_triggers
+        assert p_triggers == s_triggers | {"audit_no_truncate", "audit_checkpoints_no_truncate"}, p_triggers
         # the ids inserts leave to the database (RETURNING id) are generated;
         # the audit chain numbers its entries itself
-        assert identity == {"units.id", "users.id", "schools.id"}, identity
+        assert identity == {"units.id", "users.id", "schools.id", "job_runs.id"}, identity
         assert identity <= rowid
         # migrating again changes nothing, on either
         migrate(binary, d, "sqlite:" + os.path.join(d, "xiaoan.db"))
