@@ -45,7 +45,7 @@ struct key {
 #define I(f, lo, hi) { #f, K_INT, offsetof(struct config, f), sizeof(int), lo, hi }
 
 static const struct key keys[] = {
-	S(listen), S(data_dir), S(database), S(web_root), S(tls_cert), S(tls_key), S(tile_url), S(title),
+	S(listen), S(data_dir), S(database), S(web_root), S(tls_cert), S(tls_key), S(tile_url), S(title), S(trusted_proxies),
 	I(threads, 1, 256),
 	I(max_connections, 1, 100000),
 	I(connection_timeout, 1, 3600),

@@ -22,7 +22,8 @@ struct config {
 	int max_connections;       /* default 1024 */
 	int connection_timeout;    /* seconds idle before a connection is closed, default 30 */
 	size_t body_max;           /* default body cap in bytes, default 1 MiB */
-	int trust_proxy;           /* honour X-Forwarded-For/-Proto from a loopback proxy */
+	int trust_proxy;           /* honour X-Forwarded-For/-Proto from a loopback proxy ... */
+	char trusted_proxies[512]; /* ... and from these addresses (comma-separated), e.g. a balancer host */
 	int session_idle;          /* seconds, default 1800 */
 	int session_absolute;      /* seconds, default 43200 */
 	int lock_failures;         /* failed logins before a lock, default 5 */

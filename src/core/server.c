@@ -296,6 +296,23 @@ static void dispatch(struct srv *s, struct ctx *x)
 	rt->handler(r);
 }
 
+/* Is ip one of the comma-separated addresses in list (spaces allowed)? */
+int server_proxy_listed(const char *list, const char *ip)
+{
+	size_t n = strlen(ip);
+	for (const char *p = list; *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *e = p;
+		while (*e && *e != ',' && *e != ' ')
+			e++;
+		if ((size_t)(e - p) == n && n && memcmp(p, ip, n) == 0)
+			return 1;
+		p = e;
+	}
+	return 0;
+}
+
 static void client_address(struct srv *s, struct MHD_Connection *c, struct req *r)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -315,7 +332,7 @@ static void client_address(struct srv *s, struct MHD_Connection *c, struct req *
 	}
 	r->client_ip = arena_strdup(r->arena, ip);
 	r->tls = s->tls;
-	if (s->cfg->trust_proxy && loopback) {
+	if (s->cfg->trust_proxy && (loopback || server_proxy_listed(s->cfg->trusted_proxies, ip))) {
 		const char *xff = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
 		if (xff && *xff) {
 			const char *last = strrchr(xff, ',');

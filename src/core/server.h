@@ -28,6 +28,10 @@ void server_set_hooks(const struct server_hooks *h);
  * Returns 1 when the caller is over limit_per_minute. */
 int ratelimit_hit(const char *client, int limit_per_minute);
 
+/* Is ip one of the comma-separated addresses in list (the trusted_proxies
+ * setting)? Exact matches only. */
+int server_proxy_listed(const char *list, const char *ip);
+
 /* Embedded mode, for fuzzing whole requests in-process: a daemon without
  * a listening socket; feed() hands it one raw HTTP request over a socket
  * pair (client address 127.0.0.1) and returns the bytes of the answer

@@ -75,3 +75,4 @@ def test_secure_cookie_behind_trusted_proxy(binary):
         assert r.status == 200 and "Secure" not in r.header("Set-Cookie")
     finally:
         s.cleanup()
+
