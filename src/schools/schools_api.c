@@ -517,13 +517,21 @@ static int api_school_patch(struct req *r)
 		return 0;
 	struct db *db = req_db(r);
 	json_t *before = NULL, *rec = NULL, *after = NULL;
-	int rc = school_store_get(db, r->user, id, 0, &before, NULL);
+	/* read, check and write in one write transaction: writers are
+	 * serialised, so "before" is what this update replaces (no lost
+	 * update, no stale audit entry, no reviving a school deleted
+	 * meanwhile) */
+	int rc = db_begin(db);
 	if (rc)
 		return reply_store_error(r, rc, NULL, NULL, NULL);
+	rc = school_store_get(db, r->user, id, 0, &before, NULL);
+	if (rc)
+		goto fail;
 	struct verr e;
 	rc = school_prepare(r, j, before, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), &rec,
 			    &e);
 	if (rc > 0) {
+		db_rollback(db);
 		json_decref(before);
 		return reply_verr(r, 400, &e);
 	}
@@ -534,6 +542,7 @@ static int api_school_patch(struct req *r)
 		int deleted;
 		rc = school_store_find_code(db, json_string_value(json_object_get(rec, "code")), &other, &deleted);
 		if (rc == 0) {
+			db_rollback(db);
 			json_decref(before);
 			json_decref(rec);
 			return reply_code_taken(r, deleted);
@@ -543,14 +552,14 @@ static int api_school_patch(struct req *r)
 	}
 	if (same_record(before, rec)) {
 		/* nothing to change: no write, no audit entry */
+		db_rollback(db);
 		json_decref(rec);
 		return reply_json(r, 200, before);
 	}
 	char at[32], ids[24];
 	clock_iso(at);
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
-	if ((rc = db_begin(db)) || (rc = school_store_update(db, id, rec, at)) ||
-	    (rc = school_store_get(db, NULL, id, 0, &after, NULL)) ||
+	if ((rc = school_store_update(db, id, rec, at)) || (rc = school_store_get(db, NULL, id, 0, &after, NULL)) ||
 	    (rc = audit_write(r, "update", "school", ids, before, after)) || (rc = db_commit(db)))
 		goto fail;
 	json_decref(before);
@@ -574,13 +583,17 @@ static int api_school_delete(struct req *r)
 		return 0;
 	struct db *db = req_db(r);
 	json_t *before = NULL;
-	int rc = school_store_get(db, r->user, id, 0, &before, NULL);
+	int rc = db_begin(db);
 	if (rc)
 		return reply_store_error(r, rc, NULL, NULL, NULL);
+	if ((rc = school_store_get(db, r->user, id, 0, &before, NULL))) {
+		db_rollback(db);
+		return reply_store_error(r, rc, NULL, NULL, NULL);
+	}
 	char at[32], ids[24];
 	clock_iso(at);
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
-	if ((rc = db_begin(db)) || (rc = school_store_delete(db, id, at)) ||
+	if ((rc = school_store_delete(db, id, at)) ||
 	    (rc = audit_write(r, "delete", "school", ids, before, NULL)) || (rc = db_commit(db))) {
 		if (db_in_tx(db))
 			db_rollback(db);
