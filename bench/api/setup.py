@@ -7,6 +7,15 @@ Signs the administrator in, changes the one-time password, signs in again,
 creates three regions and one school, fetches GET /api/schools/ID once and
 writes that exact body to BODY_FILE (nginx serves it). Prints shell
 assignments on stdout: COOKIE, CSRF, SCHOOL_ID, BODY_BYTES.
+
+    setup.py --login LB_PORT SCHOOL_ID PORT1 PORT2 ...
+
+For the servers behind a load balancer, after the first form ran on one of
+them: signs the administrator in through the balancer (LB_PORT), then checks
+that this session works on every server directly: GET /api/schools/ID and a
+PATCH that changes nothing (so the CSRF token is checked but nothing is
+written) must answer 200 on each. Prints COOKIE, CSRF and SESSIONS (a line
+for the report); exits 1 when a server refuses the session.
 """
 import http.client
 import json
@@ -59,7 +68,34 @@ class Client:
             die("login: no xiaoan_session cookie")
 
 
+def login_check(lb_port, sid, ports):
+    c = Client(lb_port)
+    c.login(PASSWORD)
+    path = "/api/schools/%d" % sid
+    seen = []
+    for p in ports:
+        d = Client(p)
+        d.cookie, d.csrf = c.cookie, c.csrf
+        st, raw = d.req("GET", path)
+        if st != 200:
+            die("the session from a sign-in through nginx is refused by the server on port %d: GET %d %s"
+                % (p, st, raw[:200]))
+        enrollment = json.loads(raw)["enrollment"]
+        st2, raw2 = d.req("PATCH", path, {"enrollment": enrollment})
+        if st2 != 200:
+            die("the session from a sign-in through nginx is refused by the server on port %d: PATCH %d %s"
+                % (p, st2, raw2[:200]))
+        seen.append("port %d GET %d PATCH %d" % (p, st, st2))
+    print("COOKIE='%s'" % c.cookie)
+    print("CSRF='%s'" % c.csrf)
+    print("SESSIONS='signed in through nginx; the cookie and CSRF token work on every server: %s'"
+          % ", ".join(seen))
+
+
 def main():
+    if len(sys.argv) >= 5 and sys.argv[1] == "--login":
+        login_check(int(sys.argv[2]), int(sys.argv[3]), [int(p) for p in sys.argv[4:]])
+        return
     if len(sys.argv) != 4:
         die("usage: setup.py PORT ONE_TIME_PASSWORD BODY_FILE")
     port, otp, body_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
