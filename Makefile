@@ -2,7 +2,7 @@
 #   make run    build, create a demo county on first run, serve the console
 #   make test   every test, in a normal and an ASan+UBSan build
 
-PKGS     := libmicrohttpd jansson sqlite3 libsodium liboath xlsxwriter libzip expat libcurl libpq
+PKGS     := libmicrohttpd jansson sqlite3 libsodium liboath xlsxwriter libzip expat libcurl libpq proj geos
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 XCFLAGS  := -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -fno-strict-aliasing

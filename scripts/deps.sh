@@ -7,9 +7,15 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev liboath-dev
 libxlsxwriter-dev libcurl4-openssl-dev libcmocka-dev libzip-dev libexpat1-dev libpq-dev
+libproj-dev libgeos-dev geographiclib-tools postgresql-15-postgis-3
 python3 wrk nginx-light
 chromium fonts-noto-cjk
 postgresql postgresql-client"
+# libproj-dev: PROJ's geodesic routines (Karney's algorithms) for distances
+# on the WGS84 ellipsoid; libgeos-dev: WKT reading and polygon validity;
+# geographiclib-tools: GeodSolve, the independent implementation the
+# distance reference set is made with; postgresql-15-postgis-3: the
+# PostGIS join bench/zone compares against.
 # postgresql: the server binaries tests/pg.sh starts a throwaway cluster with
 # for the API tests' PostgreSQL pass (Debian 12's is PostgreSQL 15);
 # postgresql-client: psql, through which the tests reach that database.

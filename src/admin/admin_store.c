@@ -855,12 +855,16 @@ static const struct {
 } builtin_roles[] = {
 	{ "admin", "系统管理员", NULL },
 	{ "coordinator", "综治办统筹",
-	  "school.read school.write school.delete school.import school.export unit.read region.read user.read audit.read" },
-	{ "cadre", "成员单位干部", "school.read school.export unit.read region.read" },
-	{ "police", "公安民警", "school.read unit.read region.read" },
-	{ "principal", "学校校长", "school.read school.write school.export unit.read" },
-	{ "safety_officer", "学校安全干部", "school.read school.write unit.read" },
-	{ "inspector", "督导只读", "school.read school.export unit.read region.read audit.read" },
+	  "school.read school.write school.delete school.import school.export unit.read region.read user.read audit.read"
+	  " venue.read venue.write venue.delete venue.import venue.export zone.read zone.review zone.recompute" },
+	{ "cadre", "成员单位干部",
+	  "school.read school.export unit.read region.read venue.read venue.write venue.import venue.export zone.read"
+	  " zone.review" },
+	{ "police", "公安民警", "school.read unit.read region.read venue.read zone.read zone.review" },
+	{ "principal", "学校校长", "school.read school.write school.export unit.read venue.read zone.read" },
+	{ "safety_officer", "学校安全干部", "school.read school.write unit.read venue.read zone.read" },
+	{ "inspector", "督导只读",
+	  "school.read school.export unit.read region.read audit.read venue.read venue.export zone.read" },
 };
 
 int adm_builtin_roles(struct db *db, const struct audit_actor *a)

@@ -24,6 +24,15 @@ const struct perm_info perm_catalog[] = {
 	{ "role.read", "查看角色" },
 	{ "role.write", "管理角色" },
 	{ "audit.read", "查看操作审计" },
+	{ "venue.read", "查看场所" },
+	{ "venue.write", "新增和修改场所" },
+	{ "venue.delete", "删除场所" },
+	{ "venue.import", "导入场所" },
+	{ "venue.export", "导出场所" },
+	{ "zone.read", "查看周边发现" },
+	{ "zone.review", "核实周边发现" },
+	{ "zone.rules", "管理周边规则" },
+	{ "zone.recompute", "重新计算周边" },
 	{ NULL, NULL },
 };
 

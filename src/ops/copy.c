@@ -67,6 +67,14 @@ static const struct copy_table tables[] = {
 	{ "jobs", "name", NULL, NULL },
 	{ "job_runs", "id", NULL, NULL },
 	{ "audit_checkpoints", "seq", NULL, NULL },
+	/* migration 3: the surroundings */
+	{ "venue_categories", "code", NULL, "SELECT count(*) FROM venue_categories WHERE sort > 19" },
+	{ "venues", "id", NULL, NULL },
+	{ "zone_rules", "id", NULL, NULL },
+	{ "zone_rule_versions", NULL, "rule_id, version", NULL },
+	{ "zone_findings", "id", NULL, NULL },
+	{ "zone_finding_events", "id", NULL, NULL },
+	{ "zone_changes", "seq", NULL, NULL },
 };
 #define NTABLES ((int)(sizeof tables / sizeof tables[0]))
 

@@ -16,6 +16,124 @@
  * PRECISION, and an "id INTEGER PRIMARY KEY" that inserts leave to the
  * database (they read it back with RETURNING id) is an identity column.
  * tests/api/test_schema.py compares the two schemas. */
+/* Migration 3, the surroundings (场所, school geometry, layered rules,
+ * findings), is one text for both databases: ID is the id column, INT a
+ * 64-bit integer, DBL a double. */
+#define SURROUNDINGS_SQL(ID, INT, DBL) \
+	/* 场所 categories: the code table of rules.md section 6 */ \
+	"CREATE TABLE venue_categories (" \
+	" code TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, sort " INT " NOT NULL);" \
+	"INSERT INTO venue_categories (code, name, sort) VALUES" \
+	" ('internet_cafe', '互联网上网服务营业场所', 1), ('game_arcade', '电子游戏/游艺娱乐场所', 2)," \
+	" ('ktv_dance', '歌舞娱乐场所', 3), ('bar', '酒吧', 4), ('esports_hotel', '电竞酒店', 5)," \
+	" ('script_escape', '剧本娱乐/密室逃脱', 6), ('hotel', '宾馆/小旅馆', 7), ('rental', '出租屋/日租房', 8)," \
+	" ('tobacco', '烟草零售', 9), ('alcohol', '酒类零售', 10), ('lottery', '彩票销售', 11)," \
+	" ('adult', '成人用品', 12), ('eatery', '餐饮', 13), ('meal_supplier', '校外供餐单位', 14)," \
+	" ('stall', '流动摊点', 15), ('shop', '小商店/文具店', 16), ('tutoring', '校外托管/培训机构', 17)," \
+	" ('publication', '出版物/音像经营', 18), ('other', '其他', 19);" \
+	/* 场所: entrances is a JSON array [{"lat","lon","name"}] in WGS84 */ \
+	"CREATE TABLE venues (" \
+	" id " ID "," \
+	" name TEXT NOT NULL," \
+	" category TEXT NOT NULL REFERENCES venue_categories(code)," \
+	" licence_no TEXT NOT NULL DEFAULT ''," \
+	" operator_name TEXT NOT NULL DEFAULT '', operator_phone TEXT NOT NULL DEFAULT ''," \
+	" region_code TEXT NOT NULL REFERENCES regions(code)," \
+	" address TEXT NOT NULL DEFAULT ''," \
+	" lat " DBL " NOT NULL, lon " DBL " NOT NULL," \
+	" entrances TEXT NOT NULL DEFAULT '[]'," \
+	" status TEXT NOT NULL DEFAULT '营业' CHECK (status IN ('营业','停业','取缔','注销'))," \
+	" unit_id " INT " REFERENCES units(id)," \
+	" note TEXT NOT NULL DEFAULT ''," \
+	" deleted_at TEXT," \
+	" created_at TEXT NOT NULL, updated_at TEXT NOT NULL);" \
+	"CREATE INDEX venues_region ON venues(region_code);" \
+	"CREATE INDEX venues_unit ON venues(unit_id);" \
+	"CREATE INDEX venues_category ON venues(category);" \
+	"CREATE INDEX venues_licence ON venues(licence_no);" \
+	/* school geometry: boundary is a GeoJSON MultiPolygon's coordinates \
+	 * ([[[[lon,lat],...]]]) in WGS84, entrances a JSON array \
+	 * [{"lat","lon","name","pupils":true}] */ \
+	"ALTER TABLE schools ADD COLUMN boundary TEXT;" \
+	"ALTER TABLE schools ADD COLUMN entrances TEXT NOT NULL DEFAULT '[]';" \
+	/* layered rules: region_code NULL = national; jurisdiction names the \
+	 * territory of a seeded local example until an administrator binds it \
+	 * to a region; stages is a space-separated list of school stages; \
+	 * distance_m NULL = the law gives no number */ \
+	"CREATE TABLE zone_rules (" \
+	" id " ID "," \
+	" code TEXT NOT NULL UNIQUE," \
+	" region_code TEXT REFERENCES regions(code)," \
+	" jurisdiction TEXT NOT NULL DEFAULT '全国'," \
+	" category TEXT NOT NULL REFERENCES venue_categories(code)," \
+	" stages TEXT NOT NULL," \
+	" distance_m " DBL "," \
+	" method TEXT NOT NULL CHECK (method IN ('boundary_straight','entrance_straight','gate_radius','walking'))," \
+	" effect TEXT NOT NULL CHECK (effect IN ('禁止','需审查','重点关注'))," \
+	" source_doc TEXT NOT NULL DEFAULT '', issuer TEXT NOT NULL DEFAULT ''," \
+	" article TEXT NOT NULL DEFAULT '', quote TEXT NOT NULL DEFAULT ''," \
+	" confidence TEXT NOT NULL CHECK (confidence IN ('V','S','M','草案'))," \
+	" confirmed " INT " NOT NULL DEFAULT 0," \
+	" effective_from TEXT, effective_to TEXT," \
+	" enabled " INT " NOT NULL DEFAULT 1," \
+	" note TEXT NOT NULL DEFAULT ''," \
+	" version " INT " NOT NULL DEFAULT 1," \
+	" created_at TEXT NOT NULL, updated_at TEXT NOT NULL);" \
+	"CREATE INDEX zone_rules_category ON zone_rules(category);" \
+	"CREATE TABLE zone_rule_versions (" \
+	" rule_id " INT " NOT NULL REFERENCES zone_rules(id)," \
+	" version " INT " NOT NULL," \
+	" snapshot TEXT NOT NULL," \
+	" changed_by TEXT NOT NULL, changed_at TEXT NOT NULL," \
+	" PRIMARY KEY (rule_id, version));" \
+	/* findings: one row per (school, venue) pair ever judged; state \
+	 * 待核实/已确认/已豁免/已消除; method is the method used (point when the \
+	 * engine fell back); walking_m an officer's measured walking distance */ \
+	"CREATE TABLE zone_findings (" \
+	" id " ID "," \
+	" school_id " INT " NOT NULL REFERENCES schools(id)," \
+	" venue_id " INT " NOT NULL REFERENCES venues(id)," \
+	" region_code TEXT NOT NULL," \
+	" venue_unit_id " INT "," \
+	" category TEXT NOT NULL," \
+	" rule_id " INT " REFERENCES zone_rules(id)," \
+	" rule_version " INT "," \
+	" method TEXT NOT NULL," \
+	" fallback " INT " NOT NULL DEFAULT 0," \
+	" distance_m " DBL " NOT NULL," \
+	" limit_m " DBL "," \
+	" verdict TEXT NOT NULL CHECK (verdict IN ('禁止','需审查','重点关注'))," \
+	" state TEXT NOT NULL DEFAULT '待核实' CHECK (state IN ('待核实','已确认','已豁免','已消除'))," \
+	" reason TEXT NOT NULL DEFAULT ''," \
+	" walking_m " DBL "," \
+	" created_at TEXT NOT NULL, updated_at TEXT NOT NULL," \
+	" UNIQUE (school_id, venue_id));" \
+	"CREATE INDEX zone_findings_venue ON zone_findings(venue_id);" \
+	"CREATE INDEX zone_findings_region ON zone_findings(region_code);" \
+	"CREATE INDEX zone_findings_state ON zone_findings(state, verdict);" \
+	/* why a finding changed, oldest first */ \
+	"CREATE TABLE zone_finding_events (" \
+	" id " ID "," \
+	" finding_id " INT " NOT NULL REFERENCES zone_findings(id)," \
+	" at TEXT NOT NULL, actor TEXT NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL);" \
+	"CREATE INDEX zone_finding_events_finding ON zone_finding_events(finding_id);" \
+	/* every change of a school's or venue's place or status, or of a rule: \
+	 * each server's in-memory index follows this log */ \
+	"CREATE TABLE zone_changes (" \
+	" seq " ID "," \
+	" kind TEXT NOT NULL CHECK (kind IN ('school','venue','rule'))," \
+	" ref_id " INT " NOT NULL, at TEXT NOT NULL);" \
+	/* the built-in roles gain the surroundings permissions */ \
+	"UPDATE roles SET perms = perms || ' venue.read venue.write venue.delete venue.import venue.export" \
+	" zone.read zone.review zone.rules zone.recompute' WHERE code = 'admin' AND builtin = 1;" \
+	"UPDATE roles SET perms = perms || ' venue.read venue.write venue.delete venue.import venue.export" \
+	" zone.read zone.review zone.recompute' WHERE code = 'coordinator' AND builtin = 1;" \
+	"UPDATE roles SET perms = perms || ' venue.read venue.write venue.import venue.export zone.read zone.review'" \
+	" WHERE code = 'cadre' AND builtin = 1;" \
+	"UPDATE roles SET perms = perms || ' venue.read zone.read zone.review' WHERE code = 'police' AND builtin = 1;" \
+	"UPDATE roles SET perms = perms || ' venue.read zone.read' WHERE code IN ('principal','safety_officer') AND builtin = 1;" \
+	"UPDATE roles SET perms = perms || ' venue.read venue.export zone.read' WHERE code = 'inspector' AND builtin = 1;"
+
 struct migration {
 	int version;
 	const char *name;
@@ -333,6 +451,9 @@ static const struct migration migrations[] = {
 	  " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
 	  "CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints"
 	  " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();" },
+	{ 3, "surroundings",
+	  SURROUNDINGS_SQL("INTEGER PRIMARY KEY", "INTEGER", "REAL"),
+	  SURROUNDINGS_SQL("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BIGINT", "DOUBLE PRECISION") },
 };
 
 int store_schema_version(void)

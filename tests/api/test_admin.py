@@ -19,7 +19,8 @@ def setup(t):
     s["cadmin"], s["cadmin_name"] = account(t, "admin", "zzb", "region:" + COUNTY, "cadmin")
     # a user administrator without school or audit rights beyond reading
     r = t.admin.post("/api/roles", {"code": "useradmin", "name": "用户管理员",
-                                    "perms": ["user.read", "user.write", "school.read", "unit.read", "region.read"]})
+                                    "perms": ["user.read", "user.write", "school.read", "unit.read", "region.read",
+                                              "venue.read", "zone.read", "zone.review"]})
     assert r.status == 201, r
     s["uadmin"], _ = account(t, "useradmin", "zzb", "region:" + COUNTY, "uadmin")
     r = t.admin.post("/api/roles", {"code": "roleadmin", "name": "角色管理员",
@@ -292,7 +293,8 @@ def test_role_changes_take_effect_at_once(t):
                  lambda c: c.post("/api/roles", {"code": "county1", "name": "县角色", "perms": ["school.read"]})):
         e = expect_error(call(s["cadmin"]), 403, "admin.roles_global")
         assert "全局" in e["message"]
-    assert t.admin.get("/api/roles/police").json["perms"] == ["school.read", "unit.read", "region.read"]
+    assert t.admin.get("/api/roles/police").json["perms"] == ["school.read", "unit.read", "region.read", "venue.read",
+                                                             "zone.read", "zone.review"]
     assert t.admin.get("/api/roles/reviewer").json["name"] == "学校信息查看"
     assert t.admin.get("/api/roles/county1").status == 404
     expect_error(t.admin.patch("/api/roles/nosuch", {"name": "x"}), 404)
