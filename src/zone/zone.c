@@ -4,7 +4,7 @@
  */
 #include "zone/zone.h"
 
-#include "core/router.h"
+
 
 int zone_venue_changed(struct db *db, const struct audit_actor *a, int64_t venue_id, const char *why)
 {

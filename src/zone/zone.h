@@ -19,7 +19,7 @@
 struct db;
 struct store;
 struct audit_actor;
-struct route;
+#include "core/router.h"
 
 /* why: a short Chinese phrase for the findings' history, e.g. "场所新增",
  * "场所迁址", "场所停业", "学校边界修改". */
