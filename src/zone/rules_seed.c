@@ -155,8 +155,13 @@ int zx_stages_parse(const char *list, uint32_t *bits)
 	*bits = 0;
 	char buf[256];
 	snprintf(buf, sizeof buf, "%s", list ? list : "");
+	/* the Chinese separators "，" and "、" become spaces (byte-wise
+	 * strtok must not see their bytes, which stage names share) */
+	for (const char *sep[] = { "，", "、", NULL }, **q = sep; *q; q++)
+		for (char *hit; (hit = strstr(buf, *q));)
+			memset(hit, ' ', strlen(*q));
 	char *save = NULL;
-	for (char *t = strtok_r(buf, " ,，、", &save); t; t = strtok_r(NULL, " ,，、", &save)) {
+	for (char *t = strtok_r(buf, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
 		int i = zx_stage_index(t);
 		if (i < 0)
 			return -1;
