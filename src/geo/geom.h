@@ -75,9 +75,25 @@ int geo_in_area(const struct geo_area *a, double lat, double lon);
 struct geo_area *geo_area_from_geojson(const json_t *j, char *err, size_t errlen);
 struct geo_area *geo_area_from_wkt(const char *wkt, char *err, size_t errlen);
 
+/* Limits the readers enforce. GEO_MAX_POINTS keeps the WKT of an area
+ * (about 24 characters a point) inside one spreadsheet cell (32 767). */
+#define GEO_MAX_POINTS 1000
+#define GEO_MAX_PARTS 50
+#define GEO_MIN_AREA_M2 20.0
+#define GEO_MAX_AREA_M2 20e6
+
+/* Reads coordinates stored by geo_area_to_coords() (which were validated
+ * before they were stored): the structure and ranges are checked, GEOS
+ * validity and the area limits are not. For loading from the database. */
+struct geo_area *geo_area_from_stored(const json_t *coords, char *err, size_t errlen);
+
 /* The coordinates array of a GeoJSON MultiPolygon, rings closed, 7
  * decimals (new reference). */
 json_t *geo_area_to_coords(const struct geo_area *a);
+
+/* WKT: POLYGON for one part, else MULTIPOLYGON; lon lat, 7 decimals
+ * without trailing zeros. Returns a malloc'd string. */
+char *geo_area_to_wkt(const struct geo_area *a);
 
 /* A centroid good enough for a label or a fallback point. */
 void geo_area_center(const struct geo_area *a, double *lat, double *lon);
