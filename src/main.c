@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "demo/demo.h"
+#include "geo/geo_cli.h"
 #include "jobs/jobs.h"
 #include "jobs/sched.h"
 #include "ops/ops.h"
@@ -44,6 +45,7 @@ static const char usage[] =
 	"  demo                  create the synthetic demo county (first run of make run)\n"
 	"  backup PATH           online backup of the SQLite database (and secret.key as PATH.key)\n"
 	"  copy --from URL --to URL   copy every table into an empty database (SQLite or PostgreSQL)\n"
+	"  geo distance|convert  geodesic distances and WGS84/GCJ-02/BD-09 conversion on CSV (xiaoan geo --help)\n"
 	"  version               print the version\n"
 	"\n"
 	"common options (also XIAOAN_* variables and xiaoan.conf):\n"
@@ -259,6 +261,8 @@ int main(int argc, char **argv)
 		printf("xiaoan %s (schema %d)\n", XIAOAN_VERSION, store_schema_version());
 		return 0;
 	}
+	if (!strcmp(cmd, "geo")) /* no database, no configuration */
+		return geo_cli(argc - 1, argv + 1);
 	if (password_init() != 0 || totp_init() != 0)
 		return die("%s", "cannot initialise libsodium/liboath");
 	struct config cfg;
