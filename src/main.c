@@ -28,6 +28,7 @@
 #include "ops/ops.h"
 #include "routes.h"
 #include "store/store.h"
+#include "zone/scan_cli.h"
 
 static const char usage[] =
 	"xiaoan - 校园及周边治安综合治理平台 (school-safety governance platform)\n"
@@ -46,6 +47,7 @@ static const char usage[] =
 	"  backup PATH           online backup of the SQLite database (and secret.key as PATH.key)\n"
 	"  copy --from URL --to URL   copy every table into an empty database (SQLite or PostgreSQL)\n"
 	"  geo distance|convert  geodesic distances and WGS84/GCJ-02/BD-09 conversion on CSV (xiaoan geo --help)\n"
+	"  zone scan --schools F --venues F   judge schools' surroundings from CSV files, no database (--help)\n"
 	"  version               print the version\n"
 	"\n"
 	"common options (also XIAOAN_* variables and xiaoan.conf):\n"
@@ -261,6 +263,8 @@ int main(int argc, char **argv)
 		printf("xiaoan %s (schema %d)\n", XIAOAN_VERSION, store_schema_version());
 		return 0;
 	}
+	if (!strcmp(cmd, "zone")) /* works on files alone: no data directory, no store */
+		return zone_cli(argc - 1, argv + 1);
 	if (!strcmp(cmd, "geo")) /* no database, no configuration */
 		return geo_cli(argc - 1, argv + 1);
 	if (password_init() != 0 || totp_init() != 0)
