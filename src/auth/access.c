@@ -92,6 +92,14 @@ void scope_sql(const struct principal *p, struct sqlb *b, const struct scope_col
 		sqlb_add(b, ")");
 		return;
 	}
+	if (strcmp(k, "school") == 0 && !c->school && c->school_region) {
+		sqlb_add(b, " AND ");
+		sqlb_add(b, c->school_region);
+		sqlb_add(b, " = (SELECT region_code FROM schools WHERE id = ");
+		sqlb_int(b, strtoll(p->scope_value, NULL, 10));
+		sqlb_add(b, ")");
+		return;
+	}
 	if (strcmp(k, "school") == 0 && c->school) {
 		sqlb_add(b, " AND ");
 		sqlb_add(b, c->school);

@@ -23,6 +23,9 @@ struct scope_cols {
 	const char *unit;    /* a units.id column */
 	const char *unit2;   /* a second units.id column (e.g. the responsible police station) */
 	const char *school;  /* a schools.id column */
+	/* for rows not linked to a school (venues): a regions.code column a
+	 * school scope matches against its school's own township */
+	const char *school_region;
 };
 
 /* Appends " AND (...)" limiting rows to the caller's scope. */

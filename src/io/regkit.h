@@ -1,0 +1,154 @@
+/*
+ * regkit.h - the small pieces every registry (学校名录, 场所, and the
+ * ledgers to come) needs around its handlers and its SQL, written once:
+ *
+ *   - request helpers: the :id of a path, query arguments checked as a
+ *     field would be, the list filter on text (LIKE-escaped), a field
+ *     error answered in the one error shape;
+ *   - a column table (name and type) that reads a row into the API's JSON
+ *     shape and binds a record's values into INSERT and UPDATE, so a
+ *     registry's store lists its columns once;
+ *   - look-ups of the admin module's regions and units that registries do
+ *     to name them and to resolve what a user typed (read-only; SQL in
+ *     regkit_store.c), with a per-import cache.
+ *
+ * The school registry predates this file and still has its own copies;
+ * the venue registry (src/venues/) uses these. Nothing here keeps global
+ * state.
+ */
+#ifndef XIAOAN_REGKIT_H
+#define XIAOAN_REGKIT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/valid.h"
+
+struct req;
+struct db;
+struct sqlb;
+struct stmt;
+struct principal;
+
+/*--- request helpers ---*/
+
+/* The :id of the path; anything but a positive integer answers 404 and
+ * returns -1. */
+int rk_parse_id(struct req *r, int64_t *id);
+
+/* Answers 400 (or status) with a field error. Returns 0. */
+int rk_reply_verr(struct req *r, int status, const struct verr *e);
+
+/* Fills e and returns 1 (a row or field error, as the prepare functions
+ * return it). */
+int rk_verr(struct verr *e, const char *code, const char *field, const char *message);
+
+/* Copies s into out (outlen bytes) cut at a character boundary, so that
+ * messages quoting user text stay valid UTF-8. Returns out. */
+const char *rk_clip(const char *s, char *out, size_t outlen);
+
+/* An integer query argument within [lo, hi]; dflt when absent or "".
+ * Replies 400 validation.range naming param with msg and returns -1 when
+ * bad. */
+int rk_query_int(struct req *r, const char *param, int64_t lo, int64_t hi, int64_t dflt, int64_t *out,
+		 const char *msg);
+
+/* A query argument checked as field f checks a cell ("" = absent, *out
+ * NULL). The value is copied into the request's arena. Replies 400 naming
+ * param and returns -1 when bad. */
+int rk_query_field(struct req *r, const char *param, const struct vfield *f, const char **out);
+
+/* ?q= checked as text of at most 100 characters (see rk_query_field). */
+int rk_query_q(struct req *r, const char **out);
+
+/* ?<param>= as a region code that exists (any level), for list filters
+ * on a subtree. Replies 400 (validation.format or <prefix>.region_unknown)
+ * and returns -1 when bad. */
+int rk_query_region(struct req *r, const char *param, const char *err_prefix, const char **out);
+
+/* ?sort=name|-name: the SQL of the named column from map (NULL-terminated
+ * pairs api name, SQL), dflt when absent. Replies 400 validation.enum with
+ * msg and returns -1 for another name. */
+int rk_query_sort(struct req *r, const char *const *map, const char *dflt, const char *msg, const char **sql,
+		  int *desc);
+
+/* A LIKE pattern "%q%" with % _ and \ escaped by \ (use ESCAPE '\').
+ * Returns a malloc'd string; the caller frees it. */
+char *rk_like_contains(const char *q);
+
+/* Appends " AND (lower(c1) LIKE lower(pat) ESCAPE '\' OR ...)" for each of
+ * the NULL-terminated columns. pat must outlive the statement. */
+void rk_sql_contains(struct sqlb *b, const char *const *cols, const char *pat);
+
+/* Appends " AND col IN (<region code> and its subtree)". */
+void rk_sql_region_subtree(struct sqlb *b, const char *col, const char *region_code);
+
+/*--- a registry's columns ---*/
+
+enum rk_ctype {
+	RK_TEXT,  /* NOT NULL text: JSON null is stored as "" and read back as "" */
+	RK_INT,   /* nullable integer */
+	RK_REAL,  /* nullable double */
+	RK_BOOL,  /* 0/1 */
+	RK_JSON,  /* NOT NULL text holding JSON (an array or object) */
+};
+
+struct rk_col {
+	const char *name; /* the column and the API's field name */
+	enum rk_ctype type;
+};
+
+/* Appends "prefix.c1, prefix.c2, ..." (no trailing comma). */
+void rk_sql_cols(struct sqlb *b, const struct rk_col *cols, size_t n, const char *prefix);
+
+/* Reads columns first..first+n-1 of the current row into o by name. */
+void rk_row_read(struct stmt *st, int first, const struct rk_col *cols, size_t n, json_t *o);
+
+/* INSERT INTO table (cols..., created_at, updated_at) VALUES (...)
+ * RETURNING id. Returns 0 with *id, or a store error. */
+int rk_insert(struct db *db, const char *table, const struct rk_col *cols, size_t n, json_t *rec, const char *at,
+	      int64_t *id);
+
+/* UPDATE table SET cols..., updated_at = at, deleted_at = NULL WHERE id:
+ * also revives a soft-deleted row. STORE_NOTFOUND when no row has id. */
+int rk_update(struct db *db, const char *table, const struct rk_col *cols, size_t n, int64_t id, json_t *rec,
+	      const char *at);
+
+/* Soft delete: deleted_at = updated_at = at where not deleted yet.
+ * STORE_NOTFOUND when no live row has id. */
+int rk_soft_delete(struct db *db, const char *table, int64_t id, const char *at);
+
+/* 1 when a and b hold the same values for every column (numbers compared
+ * to 1e-9). */
+int rk_same(const struct rk_col *cols, size_t n, json_t *a, json_t *b);
+
+/* Steps a write statement built in b (and frees b); STORE_DONE and
+ * STORE_ROW are success (0). */
+int rk_run(struct sqlb *b, struct db *db);
+
+/*--- regions and units (the admin module's tables, read only) ---*/
+
+/* A county or township a record may belong to: enabled, level county or
+ * township; writes its name. STORE_NOTFOUND otherwise. */
+int rk_region_usable(struct db *db, const char *code, char *name, size_t namelen);
+/* Any region by code. 0 or STORE_NOTFOUND. */
+int rk_region_exists(struct db *db, const char *code);
+/* Resolves a code, or a name unique among the county/township regions p
+ * may use, into code[16]. 0, STORE_NOTFOUND, 1 when the name is
+ * ambiguous, or a store error. */
+int rk_region_find(struct db *db, const struct principal *p, const char *text, char code[16]);
+/* An enabled unit by id; writes its name. STORE_NOTFOUND otherwise. */
+int rk_unit_usable(struct db *db, int64_t id, char *name, size_t namelen);
+/* Resolves an enabled unit's code or name into *id: 0, STORE_NOTFOUND, 1
+ * when the name is ambiguous, or a store error. */
+int rk_unit_find(struct db *db, const char *text, int64_t *id);
+
+/* Resolves a township (region=1) or unit (region=0) cell text through
+ * cache (a JSON object owned by the caller, one per import: files name the
+ * same few places thousands of times). *hit (borrowed) is a region code
+ * string, {"id":N} for a unit, or an integer: 0 unknown, 1 ambiguous.
+ * Returns 0 or a store error. */
+int rk_resolve_cached(struct req *r, json_t *cache, const char *text, int region, json_t **hit);
+
+#endif
