@@ -24,7 +24,7 @@ AUNITBIN := $(UNIT:tests/unit/%.c=build-asan/tests/%)
 DATA     ?= var
 LISTEN   ?= 127.0.0.1:8080
 
-.PHONY: all deps build run test unit api bench fuzz fuzz-brief clean asan web web-test
+.PHONY: all deps build run test unit api bench bench-zone fuzz fuzz-brief clean asan web web-test
 
 all: build
 
@@ -119,8 +119,28 @@ fuzz: deps fuzz-build
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/$$n- fuzz/corpus/$$n || exit 1; done
 
-bench: deps build
+bench: deps build build/bench/zone_bench build/bench/zone_gen
 	@bench/api/run.sh
+	@BENCH_NO_BUILD=1 bench/zone/run.sh
+
+# bench/zone alone (no web build): the zone engine, PostGIS and the venue API
+bench-zone: deps build/xiaoan build/bench/zone_bench build/bench/zone_gen
+	@BENCH_NO_BUILD=1 bench/zone/run.sh
+
+ZBENCH_SRC := bench/zone/gen.c bench/zone/gen.h
+# the engine and what it calls: the bench needs no server, store or routes
+ZBENCH_OBJ := build/src/zone/engine.o build/src/zone/rules_seed.o build/src/geo/geom.o build/src/geo/coord.o \
+              build/src/core/buf.o
+
+build/bench/zone_bench: bench/zone/zone_bench.c $(ZBENCH_SRC) $(ZBENCH_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	@$(CC) $(XCFLAGS) $(CFLAGS) $(PKGCFLAGS) -Ibench/zone -o $@ bench/zone/zone_bench.c bench/zone/gen.c $(ZBENCH_OBJ) $(LDLIBS)
+
+build/bench/zone_gen: bench/zone/gen_main.c $(ZBENCH_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  BENCH   $@"
+	@$(CC) $(XCFLAGS) $(CFLAGS) -Ibench/zone -o $@ bench/zone/gen_main.c bench/zone/gen.c -lm
 
 -include $(shell find build build-asan build-fuzz -name '*.d' 2>/dev/null)
 
