@@ -29,6 +29,8 @@
 #include "routes.h"
 #include "store/store.h"
 #include "zone/scan_cli.h"
+#include "zone/zone.h"
+#include "zone/zone_int.h"
 
 static const char usage[] =
 	"xiaoan - 校园及周边治安综合治理平台 (school-safety governance platform)\n"
@@ -152,9 +154,15 @@ static int cmd_serve(int argc, char **argv, struct config *cfg)
 		return 1;
 	routes_register();
 	session_install();
+	zone_configure(cfg->zone_radius, cfg->zone_margin);
+	if (zone_start(st)) {
+		store_close(st);
+		return die("%s", "serve: the zone index could not be loaded");
+	}
 	struct sched *jobs = sched_start(cfg, st, jobs_table(cfg));
 	int rc = server_run(cfg, st);
 	sched_stop(jobs);
+	zone_stop();
 	store_close(st);
 	return rc ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 #include "core/router.h"
 #include "schools/schools.h"
 #include "store/store.h"
+#include "zone/zone.h"
 #include "venues/venues.h"
 
 static int api_healthz(struct req *r)
@@ -56,5 +57,6 @@ void routes_register(void)
 	router_add(audit_routes);
 	router_add(admin_routes);
 	router_add(school_routes);
+	router_add(zone_routes);
 	router_add(venue_routes);
 }

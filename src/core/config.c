@@ -29,6 +29,8 @@ void config_defaults(struct config *c)
 	c->lock_seconds = 900;
 	c->rate_per_minute = 120;
 	c->sched_tick = 15;
+	c->zone_radius = 200;
+	c->zone_margin = 5;
 	snprintf(c->title, sizeof c->title, "校安");
 }
 
@@ -57,6 +59,8 @@ static const struct key keys[] = {
 	I(lock_seconds, 1, 86400),
 	I(rate_per_minute, 1, 1000000),
 	I(sched_tick, 1, 3600),
+	I(zone_radius, 10, 2000),
+	I(zone_margin, 0, 100),
 };
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)

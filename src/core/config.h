@@ -32,6 +32,8 @@ struct config {
 	char tile_url[512];        /* map tile URL template for the console; empty = offline base */
 	char title[128];           /* the console's title, e.g. "示范县校园安全综合治理平台"; default 校安 */
 	int sched_tick;            /* seconds between the job scheduler's looks at the jobs table, default 15 */
+	int zone_radius;           /* metres: the surroundings rows without a number cover, default 200 */
+	int zone_margin;           /* metres: a distance this near a limit is 需审查, default 5 */
 };
 
 /* Fills defaults. */

@@ -1116,3 +1116,18 @@ double zx_measure(struct zx *z, int64_t school_id, int64_t venue_id, int method,
 		*fallback = fb;
 	return d;
 }
+
+long zx_school_rules(struct zx *z, int64_t school_id, void (*cb)(void *arg, const struct zx_rule *r), void *arg)
+{
+	const struct school *s = school_get(z, school_id);
+	if (!s)
+		return -1;
+	long n = 0;
+	for (int c = 0; c < ZX_MAX_CATEGORIES; c++) {
+		const struct rlist *l = &z->prof[s->profile].cat[c];
+		for (uint32_t i = 0; i < l->n; i++, n++)
+			if (cb)
+				cb(arg, z->resolved[l->off + i]);
+	}
+	return n;
+}

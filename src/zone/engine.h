@@ -166,6 +166,11 @@ long zx_surroundings(struct zx *z, int64_t school_id, double radius_m,
 size_t zx_nearby(struct zx *z, double lat, double lon, double radius_m,
 		 void (*cb)(void *arg, int64_t school_id, double metres), void *arg);
 
+/* The rules that apply to a school, category by category (the chosen
+ * level's rows): cb(arg, rule) for each. Returns the count, -1 when the
+ * school is unknown. */
+long zx_school_rules(struct zx *z, int64_t school_id, void (*cb)(void *arg, const struct zx_rule *r), void *arg);
+
 /* The distance by one method between a school and a venue (for tests and
  * the surroundings list); *fallback tells when the method lacked data.
  * NAN when either is unknown. */
