@@ -239,7 +239,7 @@ int demo_seed(struct store *st, FILE *out, char *err, size_t errlen)
 		return -1;
 	}
 	rng = 0x5EED2026ULL;
-	if (seed_regions(&c) || seed_units(&c) || seed_schools(&c))
+	if (seed_regions(&c) || seed_units(&c) || seed_schools(&c) || demo_venues(db, &c.actor, err, errlen))
 		goto fail;
 
 	/* the demo principal's school gets its own unit under the education bureau */

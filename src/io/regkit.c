@@ -235,7 +235,9 @@ static void bind_col(struct sqlb *b, const struct rk_col *c, json_t *rec, char *
 		sqlb_text(b, json_is_string(v) ? json_string_value(v) : "");
 		break;
 	case RK_JSON:
-		*owned = json_dumps(json_is_array(v) || json_is_object(v) ? v : json_array(), JSON_COMPACT);
+		/* 15 significant digits: 7 decimals of a coordinate read back exactly */
+		*owned = json_dumps(json_is_array(v) || json_is_object(v) ? v : json_array(),
+				    JSON_COMPACT | JSON_REAL_PRECISION(15));
 		if (!*owned)
 			abort();
 		sqlb_text(b, *owned);

@@ -718,7 +718,7 @@ static char *entrances_text(json_t *ents)
 	json_t *x;
 	json_array_foreach(ents, i, x) {
 		if (name_needs_json(str_or_empty(json_object_get(x, "name"))))
-			return json_dumps(ents, JSON_COMPACT);
+			return json_dumps(ents, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	}
 	size_t cap = 64 * json_array_size(ents) + 1, len = 0;
 	char *out = malloc(cap);

@@ -460,11 +460,14 @@ SCHOOL = {"name": "城关第一小学", "code": "3408990001", "stage": "小学",
           "region_code": "340899", "address": "城关镇人民路 1 号", "lat": 30.5, "lon": 117.05,
           "enrollment": 1200, "principal_name": "李校长", "principal_phone": "13900000000"}
 
+VENUE = {"name": "星际网咖", "category": "互联网上网服务营业场所", "region_code": "340899", "lat": 30.5, "lon": 117.05,
+         "entrances": [{"lat": 30.5001, "lon": 117.0501, "name": "正门"}]}
+
 
 def ensure_examples(t, doc):
     """The records the documented path examples name (region 340899, school
-    1), created through the API when missing, each answer checked against
-    the document. Returns the school."""
+    1, venue 1), created through the API when missing, each answer checked
+    against the document. Returns the school."""
     a = t.admin
     for code, name, parent in (("340000", "安徽省", None), ("340800", "安庆市", "340000"),
                                ("340899", "示范县", "340800")):
@@ -475,6 +478,10 @@ def ensure_examples(t, doc):
             r = a.post("/api/regions", body)
             check_answer(doc, "POST", "/api/regions", r)
             assert r.status == 201, r
+    if a.get("/api/venues/1").status == 404:
+        r = a.post("/api/venues", VENUE)
+        check_answer(doc, "POST", "/api/venues", r)
+        assert r.status == 201, r
     r = a.get(q("/api/schools", q=SCHOOL["code"]))
     if r.json["total"]:
         return r.json["items"][0]
