@@ -498,7 +498,8 @@ static int finding_get(struct db *db, const struct principal *p, int64_t id, jso
 	sqlb_init(&b);
 	sqlb_add(&b, FINDING_SELECT " AND f.id = ");
 	sqlb_int(&b, id);
-	scope_sql(p, &b, &finding_scope);
+	if (p)
+		scope_sql(p, &b, &finding_scope);
 	struct stmt *st;
 	int rc = sqlb_prepare(&b, db, &st);
 	sqlb_free(&b);
@@ -724,7 +725,7 @@ static int api_recompute(struct req *r)
 	int64_t pairs = 0, changed = 0;
 	int rc = db_begin(db);
 	if (!rc)
-		rc = zone_recompute(db, &a, path, "重新计算", &pairs, &changed);
+		rc = zone_recompute(db, &a, path, "重新计算", 1, &pairs, &changed);
 	json_t *info = json_pack("{s:s,s:I,s:I}", "region_path", path, "pairs", (json_int_t)pairs, "changed",
 				 (json_int_t)changed);
 	if (!rc)
@@ -1062,7 +1063,7 @@ static int api_rule_patch(struct req *r)
 	if ((rc = zone_rule_version(db, id, json_integer_value(json_object_get(after, "version")), after,
 				    r->user->username, at)) ||
 	    (rc = audit_write(r, "update", "zone_rule", ids, before, after)) ||
-	    (rc = zone_recompute(db, &a, path, why, &pairs, &changed)) || (rc = db_commit(db)))
+	    (rc = zone_recompute(db, &a, path, why, 0, &pairs, &changed)) || (rc = db_commit(db)))
 		goto fail;
 	json_decref(before);
 	return reply_json(r, 200, after);

@@ -25,8 +25,9 @@ void zone_configure(double radius_m, double margin_m);
 int zone_follow(struct db *db);
 
 /* Re-judges every school under region_path ("" = all) with the rules as
- * stored, inside the caller's write transaction. */
-int zone_recompute(struct db *db, const struct audit_actor *a, const char *region_path, const char *why,
+ * stored, inside the caller's write transaction; reload = 1 first builds
+ * the index afresh from the database (for records written by other tools). */
+int zone_recompute(struct db *db, const struct audit_actor *a, const char *region_path, const char *why, int reload,
 		   int64_t *pairs, int64_t *changed);
 int zone_set_walking(int64_t school_id, int64_t venue_id, double metres);
 

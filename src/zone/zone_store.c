@@ -407,13 +407,15 @@ static int reconcile(struct db *db, const struct audit_actor *a, const char *why
 		free(h);
 		return rc;
 	}
-	qsort(h, nh, sizeof *h, cmp_have);
-	qsort(ps->p, ps->n, sizeof *ps->p, cmp_pair);
+	if (nh)
+		qsort(h, nh, sizeof *h, cmp_have);
+	if (ps->n)
+		qsort(ps->p, ps->n, sizeof *ps->p, cmp_pair);
 	rc = 0;
 	for (size_t i = 0; i < ps->n && !rc; i++) {
 		const struct zx_pair *p = &ps->p[i];
 		struct have key = { .school_id = p->school_id, .venue_id = p->venue_id };
-		struct have *x = bsearch(&key, h, nh, sizeof *h, cmp_have);
+		struct have *x = nh ? bsearch(&key, h, nh, sizeof *h, cmp_have) : NULL;
 		const char *verdict = zx_verdict_names[p->verdict], *method = zx_method_codes[p->method];
 		double dist = round(p->distance_m * 100) / 100;
 		json_t *detail = pair_detail(p);
@@ -597,7 +599,28 @@ void zone_school_rolled_back(struct db *db, int64_t school_id)
 	pthread_mutex_unlock(&zl);
 }
 
-int zone_recompute(struct db *db, const struct audit_actor *a, const char *region_path, const char *why,
+/* Builds the index afresh from the database (zl held). */
+static int reload_all(struct db *db, int *ns, int *nv)
+{
+	struct zx *fresh = zx_new(&zcfg);
+	if (!fresh)
+		return STORE_ERR;
+	zx_free(Z);
+	Z = fresh;
+	int rc = load_rules(db);
+	if (!rc && (*ns = load_rows(db, SCHOOL_COLS, 0, 0, school_row)) < 0)
+		rc = *ns;
+	if (!rc && (*nv = load_rows(db, VENUE_COLS, 0, 0, venue_row)) < 0)
+		rc = *nv;
+	if (!rc) {
+		int nw = load_rows(db, "SELECT school_id, venue_id, walking_m FROM zone_findings WHERE walking_m IS NOT NULL",
+				   0, 0, walk_row);
+		rc = nw < 0 ? nw : 0;
+	}
+	return rc;
+}
+
+int zone_recompute(struct db *db, const struct audit_actor *a, const char *region_path, const char *why, int reload,
 		   int64_t *pairs, int64_t *changed)
 {
 	pthread_mutex_lock(&zl);
@@ -606,7 +629,13 @@ int zone_recompute(struct db *db, const struct audit_actor *a, const char *regio
 	if (!Z)
 		goto out;
 	follow(db);
-	if ((rc = load_rules(db)))
+	if (reload) {
+		int ns, nv;
+		rc = reload_all(db, &ns, &nv);
+	} else {
+		rc = load_rules(db);
+	}
+	if (rc)
 		goto out;
 	struct pairs ps = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	zx_join(Z, region_path ? region_path : "", add_pair, &ps);
@@ -698,25 +727,13 @@ int zone_start(struct store *s)
 		return rc;
 	}
 	pthread_mutex_lock(&zl);
-	zx_free(Z);
-	Z = zx_new(&zcfg);
-	rc = Z ? 0 : STORE_ERR;
 	int64_t seq = 0;
 	if (!rc)
 		rc = db_query_int64(db, &seq, "SELECT COALESCE(max(seq), 0) FROM zone_changes", 0);
 	last_seq = seq;
-	if (!rc)
-		rc = load_rules(db);
 	int ns = 0, nv = 0;
-	if (!rc && (ns = load_rows(db, SCHOOL_COLS, 0, 0, school_row)) < 0)
-		rc = ns;
-	if (!rc && (nv = load_rows(db, VENUE_COLS, 0, 0, venue_row)) < 0)
-		rc = nv;
-	if (!rc) {
-		int nw = load_rows(db, "SELECT school_id, venue_id, walking_m FROM zone_findings WHERE walking_m IS NOT NULL",
-				   0, 0, walk_row);
-		rc = nw < 0 ? nw : 0;
-	}
+	if (!rc)
+		rc = reload_all(db, &ns, &nv);
 	pthread_mutex_unlock(&zl);
 	if (!rc)
 		log_info("zone: %d schools, %d venues indexed", ns, nv);
@@ -727,7 +744,7 @@ int zone_start(struct store *s)
 		struct audit_actor sys = { .user_id = 0, .username = "system", .client_ip = "", .request_id = "" };
 		int64_t pairs, changed;
 		if (!(rc = db_begin(db)) &&
-		    !(rc = zone_recompute(db, &sys, "", "首次计算", &pairs, &changed)) && !(rc = db_commit(db)))
+		    !(rc = zone_recompute(db, &sys, "", "首次计算", 0, &pairs, &changed)) && !(rc = db_commit(db)))
 			log_info("zone: first computation: %lld findings", (long long)pairs);
 		if (rc && db_in_tx(db))
 			db_rollback(db);
