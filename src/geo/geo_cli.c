@@ -56,24 +56,29 @@ static char *trim(char *s)
 	return s;
 }
 
+int geo_split_fields(char *line, char sep, char **f, int max)
+{
+	int n = 0;
+	char *p = line;
+	for (;;) {
+		char *c = strchr(p, sep);
+		if (c)
+			*c = '\0';
+		if (n < max)
+			f[n] = trim(p);
+		n++;
+		if (!c)
+			return n;
+		p = c + 1;
+	}
+}
+
 /* Splits line in place. Returns 0, or -1 when it holds a quote. */
 static int split(char *line, struct row *r)
 {
-	r->n = 0;
 	if (strchr(line, '"'))
 		return -1;
-	char *p = line;
-	for (;;) {
-		char *c = strchr(p, ',');
-		if (c)
-			*c = '\0';
-		if (r->n < MAX_FIELDS)
-			r->f[r->n] = trim(p);
-		r->n++;
-		if (!c)
-			break;
-		p = c + 1;
-	}
+	r->n = geo_split_fields(line, ',', r->f, MAX_FIELDS);
 	return 0;
 }
 

@@ -11,4 +11,9 @@
  * usage error. */
 int geo_cli(int argc, char **argv);
 
+/* Splits line in place on sep into at most max fields (f[i] trimmed of
+ * spaces, tabs and line ends); returns how many fields the line has,
+ * which may exceed max. For plain numeric lists, no quoting. */
+int geo_split_fields(char *line, char sep, char **f, int max);
+
 #endif

@@ -25,10 +25,12 @@
 #include "core/router.h"
 #include "core/valid.h"
 #include "geo/coord.h"
+#include "geo/geom.h"
 #include "io/importer.h"
 #include "schools/schools.h"
 #include "schools/schools_int.h"
 #include "store/store.h"
+#include "zone/zone.h"
 
 /*--- fields ---*/
 
@@ -88,6 +90,14 @@ static const struct vfield region_cell = {
 static const struct vfield police_cell = {
 	.name = "police_unit_id", .label = "责任派出所", .type = V_STR, .nullable = 1, .max_len = 100,
 };
+/* 校园边界: WKT or GeoJSON text; 出入口: a JSON array or
+ * "lat,lon,名称,学生;lat,lon,名称" (school_geom_prepare reads both) */
+static const struct vfield boundary_cell = {
+	.name = "boundary", .label = "校园边界", .type = V_STR, .nullable = 1, .max_len = 1000000, .multiline = 1,
+};
+static const struct vfield entrances_cell = {
+	.name = "entrances", .label = "出入口", .type = V_STR, .nullable = 1, .max_len = 100000, .multiline = 1,
+};
 
 static int text_field(const char *name)
 {
@@ -122,11 +132,13 @@ static int verr_set(struct verr *e, const char *code, const char *field, const c
 
 static json_t *school_defaults(void)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:n,s:n,s:n,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:n,s:s}",
+	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:n,s:n,s:n,s:n,s:n,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:n,s:s,"
+			 "s:n,s:[]}",
 			 "name", "", "code", "", "stage", "", "ownership", "", "boarding", 0, "region_code", "",
 			 "address", "", "lat", "lon", "enrollment", "staff_count", "guard_count", "principal_name", "",
 			 "principal_phone", "", "safety_officer_name", "", "safety_officer_phone", "", "legal_vp_name",
-			 "", "legal_vp_unit", "", "legal_vp_phone", "", "police_unit_id", "unit_id", "status", "正常");
+			 "", "legal_vp_unit", "", "legal_vp_phone", "", "police_unit_id", "unit_id", "status", "正常",
+			 "boundary", "entrances");
 }
 
 /* 1 when a and b store the same values. */
@@ -149,6 +161,57 @@ static int changed(json_t *base, json_t *rec, const char *key)
 	return !base || !json_equal(json_object_get(base, key), json_object_get(rec, key));
 }
 
+/* The fields the school's geometry lives in: they are not in school_fields
+ * (valid.c has no JSON-valued type) and school_geom_prepare checks them. */
+static int geom_field(const char *k)
+{
+	return !strcmp(k, "boundary") || !strcmp(k, "entrances");
+}
+
+/* Checks a body against school_fields, leaving out the geometry fields.
+ * Replies 400 and returns -1 when bad. */
+static int valid_school_body(struct req *r, json_t *j, int partial)
+{
+	json_t *plain = json_copy(j);
+	json_object_del(plain, "boundary");
+	json_object_del(plain, "entrances");
+	int rc = valid_body(r, plain, school_fields, partial);
+	json_decref(plain);
+	return rc;
+}
+
+/*
+ * Tells the zone engine, inside the write transaction, that school id
+ * changed in a way its findings depend on (before = NULL: created, after =
+ * NULL: deleted). Returns 0 (nothing it depends on changed, too) or its
+ * error.
+ */
+static int zone_notify(struct db *db, const struct audit_actor *a, int64_t id, json_t *before, json_t *after)
+{
+	static const struct {
+		const char *key, *why;
+	} watched[] = {
+		{ "lat", "学校位置修改" },   { "boundary", "学校边界修改" },     { "entrances", "学校出入口修改" },
+		{ "stage", "学校学段变更" }, { "region_code", "学校所属乡镇变更" }, { "status", "学校状态变更" },
+	};
+	if (!before)
+		return zone_school_changed(db, a, id, "学校新增");
+	if (!after)
+		return zone_school_changed(db, a, id, "学校删除");
+	char why[160] = "";
+	for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++) {
+		int moved = !json_equal(json_object_get(before, watched[i].key), json_object_get(after, watched[i].key));
+		if (i == 0)
+			moved |= !json_equal(json_object_get(before, "lon"), json_object_get(after, "lon"));
+		if (moved && strlen(why) + strlen(watched[i].why) + 4 < sizeof why) {
+			if (*why)
+				strcat(why, "、");
+			strcat(why, watched[i].why);
+		}
+	}
+	return *why ? zone_school_changed(db, a, id, why) : 0;
+}
+
 /*
  * Merges in (checked by school_fields; for PATCH only what changes) over
  * base (NULL on create) into *out, the full record to store (new
@@ -158,7 +221,7 @@ static int changed(json_t *base, json_t *rec, const char *key)
  * uniqueness is the caller's check (an answer differs between API and
  * import). Returns 0; 1 with e filled; or a negative store error.
  */
-static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs crs, int allow_outside,
+static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs crs, int allow_outside, int text,
 			  json_t **out, struct verr *e)
 {
 	struct db *db = req_db(r);
@@ -168,7 +231,7 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 	*out = NULL;
 	for (const char *const *k = school_stored; *k; k++) {
 		json_t *v = json_object_get(in, *k);
-		if (!v)
+		if (!v || geom_field(*k))
 			continue;
 		if (json_is_null(v) && text_field(*k))
 			json_object_set_new(rec, *k, json_string(""));
@@ -204,6 +267,9 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 		json_object_set_new(rec, "lat", json_real(lat));
 		json_object_set_new(rec, "lon", json_real(lon));
 	}
+	/* 校园边界, 出入口: in the same coordinate system as lat/lon */
+	if ((rc = school_geom_prepare(in, rec, crs, allow_outside, text, e)))
+		goto out;
 
 	char name[256];
 	const char *region = json_string_value(json_object_get(rec, "region_code"));
@@ -463,13 +529,13 @@ static int api_school_create(struct req *r)
 	if (strcmp(r->user->scope_kind, "school") == 0)
 		return reply_forbidden(r);
 	json_t *j = req_json(r);
-	if (!j || valid_body(r, j, school_fields, 0))
+	if (!j || valid_school_body(r, j, 0))
 		return 0;
 	struct db *db = req_db(r);
 	struct verr e;
 	json_t *rec = NULL, *after = NULL;
-	int rc = school_prepare(r, j, NULL, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), &rec,
-				&e);
+	int rc = school_prepare(r, j, NULL, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), 0,
+				&rec, &e);
 	if (rc > 0)
 		return reply_verr(r, 400, &e);
 	if (rc < 0)
@@ -487,19 +553,26 @@ static int api_school_create(struct req *r)
 	}
 
 	char at[32], ids[24];
+	struct audit_actor actor;
+	audit_actor_of(r, &actor);
 	clock_iso(at);
+	id = 0;
 	if ((rc = db_begin(db)))
 		goto fail;
 	if ((rc = school_store_insert(db, rec, at, &id)) || (rc = school_store_get(db, NULL, id, 0, &after, NULL)))
 		goto fail;
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
-	if ((rc = audit_write(r, "create", "school", ids, NULL, after)) || (rc = db_commit(db)))
+	if ((rc = audit_write(r, "create", "school", ids, NULL, after)) ||
+	    (rc = zone_notify(db, &actor, id, NULL, after)) || (rc = db_commit(db)))
 		goto fail;
 	json_decref(rec);
 	return reply_json(r, 201, after);
 fail:
-	if (db_in_tx(db))
+	if (db_in_tx(db)) {
 		db_rollback(db);
+		if (id)
+			zone_school_rolled_back(db, id);
+	}
 	json_decref(rec);
 	json_decref(after);
 	return reply_store_error(r, rc, "school.code_taken", "学校标识码已存在", "code");
@@ -513,7 +586,7 @@ static int api_school_patch(struct req *r)
 	if (parse_id(r, &id))
 		return 0;
 	json_t *j = req_json(r);
-	if (!j || valid_body(r, j, school_fields, 1))
+	if (!j || valid_school_body(r, j, 1))
 		return 0;
 	struct db *db = req_db(r);
 	json_t *before = NULL, *rec = NULL, *after = NULL;
@@ -528,7 +601,7 @@ static int api_school_patch(struct req *r)
 	if (rc)
 		goto fail;
 	struct verr e;
-	rc = school_prepare(r, j, before, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), &rec,
+	rc = school_prepare(r, j, before, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), 0, &rec,
 			    &e);
 	if (rc > 0) {
 		db_rollback(db);
@@ -557,17 +630,22 @@ static int api_school_patch(struct req *r)
 		return reply_json(r, 200, before);
 	}
 	char at[32], ids[24];
+	struct audit_actor actor;
+	audit_actor_of(r, &actor);
 	clock_iso(at);
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
 	if ((rc = school_store_update(db, id, rec, at)) || (rc = school_store_get(db, NULL, id, 0, &after, NULL)) ||
-	    (rc = audit_write(r, "update", "school", ids, before, after)) || (rc = db_commit(db)))
+	    (rc = audit_write(r, "update", "school", ids, before, after)) ||
+	    (rc = zone_notify(db, &actor, id, before, after)) || (rc = db_commit(db)))
 		goto fail;
 	json_decref(before);
 	json_decref(rec);
 	return reply_json(r, 200, after);
 fail:
-	if (db_in_tx(db))
+	if (db_in_tx(db)) {
 		db_rollback(db);
+		zone_school_rolled_back(db, id);
+	}
 	json_decref(before);
 	json_decref(rec);
 	json_decref(after);
@@ -591,12 +669,16 @@ static int api_school_delete(struct req *r)
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	}
 	char at[32], ids[24];
+	struct audit_actor actor;
+	audit_actor_of(r, &actor);
 	clock_iso(at);
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
-	if ((rc = school_store_delete(db, id, at)) ||
-	    (rc = audit_write(r, "delete", "school", ids, before, NULL)) || (rc = db_commit(db))) {
-		if (db_in_tx(db))
+	if ((rc = school_store_delete(db, id, at)) || (rc = audit_write(r, "delete", "school", ids, before, NULL)) ||
+	    (rc = zone_notify(db, &actor, id, before, NULL)) || (rc = db_commit(db))) {
+		if (db_in_tx(db)) {
 			db_rollback(db);
+			zone_school_rolled_back(db, id);
+		}
 		json_decref(before);
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	}
@@ -650,6 +732,10 @@ static const struct io_column school_columns[] = {
 	{ .header = "责任派出所", .aliases = "辖区派出所|所属派出所|派出所", .field = "police_unit_id", .cell = &police_cell,
 	  .out_field = "police_unit_name" },
 	{ .header = "状态", .aliases = "办学状态", .field = "status" },
+	{ .header = "校园边界", .aliases = "边界|学校边界|校园范围|边界WKT", .field = "boundary", .cell = &boundary_cell,
+	  .out_field = "boundary_wkt" },
+	{ .header = "出入口", .aliases = "校门|学校出入口", .field = "entrances", .cell = &entrances_cell,
+	  .out_field = "entrances_text" },
 	{ 0 },
 };
 
@@ -658,6 +744,7 @@ static const struct io_column school_columns[] = {
 struct import_ctx {
 	enum geo_crs crs;
 	int allow_outside;
+	json_t *written;  /* ids of the schools written, for the zone engine if the import rolls back */
 	json_t *regions; /* text → code, or an integer: 0 unknown, 1 ambiguous */
 	json_t *units;   /* text → id as {"id":N}, or an integer: 0 unknown, 1 ambiguous */
 };
@@ -755,7 +842,7 @@ static int import_resolve(struct req *r, void *vctx, json_t *row, enum io_action
 		json_object_set(row, "police_unit_id", json_object_get(hit, "id"));
 	}
 
-	if ((rc = school_prepare(r, row, base, c->crs, c->allow_outside, &rec, e)))
+	if ((rc = school_prepare(r, row, base, c->crs, c->allow_outside, 1, &rec, e)))
 		goto out;
 	*action = !base ? IO_CREATE : (deleted || !same_record(base, rec)) ? IO_UPDATE : IO_UNCHANGED;
 	json_object_clear(row);
@@ -770,7 +857,7 @@ out:
 
 static int import_write(struct req *r, void *vctx, json_t *row, enum io_action action, struct io_written *w)
 {
-	(void)vctx;
+	struct import_ctx *c = vctx;
 	struct db *db = req_db(r);
 	char at[32];
 	clock_iso(at);
@@ -788,7 +875,13 @@ static int import_write(struct req *r, void *vctx, json_t *row, enum io_action a
 			return rc;
 	}
 	snprintf(w->id, sizeof w->id, "%lld", (long long)id);
-	return school_store_get(db, NULL, id, 0, &w->after, NULL);
+	json_array_append_new(c->written, json_integer((json_int_t)id));
+	if ((rc = school_store_get(db, NULL, id, 0, &w->after, NULL)))
+		return rc;
+	struct audit_actor actor;
+	audit_actor_of(r, &actor);
+	/* a revived school counts as new for the engine */
+	return zone_notify(db, &actor, id, deleted ? NULL : w->before, w->after);
 }
 
 static const struct io_registry school_io = {
@@ -816,7 +909,19 @@ static int api_school_import(struct req *r)
 	c.allow_outside = v && (!strcmp(v, "1") || !strcmp(v, "true"));
 	c.regions = json_object();
 	c.units = json_object();
+	c.written = json_array();
 	io_import(r, &school_io, &c);
+	/* the engine heard of every written row; unless the import committed
+	 * (200 on a real run) they were rolled back */
+	const char *dr = req_query(r, "dry_run");
+	int dry = dr && (!strcmp(dr, "1") || !strcmp(dr, "true"));
+	if (r->status != 200 || dry) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(c.written, i, v)
+			zone_school_rolled_back(req_db(r), json_integer_value(v));
+	}
+	json_decref(c.written);
 	json_decref(c.regions);
 	json_decref(c.units);
 	return 0;
@@ -830,6 +935,7 @@ struct export_args {
 
 static int add_to_sink(void *sink, json_t *rec)
 {
+	school_geom_export(rec); /* rec is this row's own copy */
 	return io_sink_add(sink, rec);
 }
 
@@ -847,9 +953,227 @@ static int api_school_export(struct req *r)
 	return io_export(r, &school_io, req_query(r, "format"), export_rows, &a);
 }
 
+/*--- POST /api/schools/boundaries/import ---*/
+
+/* Features in one collection; 8 MiB hold a few thousand campuses. */
+#define MAX_FEATURES 20000
+
+static void feature_error(json_t *errors, size_t index, const char *code, const char *field, const char *message)
+{
+	json_array_append_new(errors, json_pack("{s:I,s:s?,s:s?,s:s}", "index", (json_int_t)index, "code", code,
+						"field", field, "message", message));
+}
+
+/* ?dry_run= and ?crs= and ?allow_outside_china= as the table import reads
+ * them. Replies 400 and returns -1 when bad. */
+static int boundary_import_args(struct req *r, int *dry_run, enum geo_crs *crs, int *allow_outside)
+{
+	const char *v = req_query(r, "dry_run");
+	*dry_run = v && (!strcmp(v, "1") || !strcmp(v, "true"));
+	if (v && *v && !*dry_run && strcmp(v, "0") && strcmp(v, "false"))
+		return reply_error(r, 400, "validation.type", "dry_run 须为 1 或 0", "dry_run"), -1;
+	*crs = GEO_WGS84;
+	v = req_query(r, "crs");
+	if (v && *v && geo_crs_parse(v, crs) != 0)
+		return reply_error(r, 400, "validation.enum", "坐标系须为以下之一：wgs84、gcj02、bd09", "crs"), -1;
+	v = req_query(r, "allow_outside_china");
+	*allow_outside = v && (!strcmp(v, "1") || !strcmp(v, "true"));
+	return 0;
+}
+
+/*
+ * Checks one feature (read-only): its 学校标识码 names a school in the
+ * caller's scope, its geometry and entrances are valid. On success appends
+ * {"id","set"} to plans (set: the record fields it changes) and counts it
+ * as updated or unchanged. A bad feature goes to errors. Returns 0 or a
+ * store error.
+ */
+static int boundary_feature(struct req *r, json_t *f, size_t i, enum geo_crs crs, int allow_outside, json_t *seen,
+			    json_t *plans, json_t *errors, size_t *updated, size_t *unchanged)
+{
+	char msg[256], quoted[64];
+	json_t *props = json_object_get(f, "properties");
+	const char *code = json_string_value(json_object_get(props, "code"));
+	if (!json_is_object(f) || !json_is_string(json_object_get(f, "type")) ||
+	    strcmp(json_string_value(json_object_get(f, "type")), "Feature") != 0) {
+		feature_error(errors, i, code, "type", "须为 GeoJSON 要素（type 为 Feature）");
+		return 0;
+	}
+	if (!code || !vcheck_digits10(code)) {
+		feature_error(errors, i, NULL, "properties.code", "properties.code 须为学校的 10 位学校标识码");
+		return 0;
+	}
+	json_t *first = json_object_get(seen, code);
+	if (first) {
+		snprintf(msg, sizeof msg, "学校标识码与第 %lld 个要素重复", (long long)json_integer_value(first) + 1);
+		feature_error(errors, i, code, "properties.code", msg);
+		return 0;
+	}
+	json_object_set_new(seen, code, json_integer((json_int_t)i));
+	json_t *geometry = json_object_get(f, "geometry");
+	if (!json_is_object(geometry)) {
+		feature_error(errors, i, code, "geometry", "缺少几何图形（geometry），须为 Polygon 或 MultiPolygon");
+		return 0;
+	}
+
+	/* a school outside the caller's scope is reported as not found */
+	int64_t id;
+	int deleted = 0;
+	json_t *base = NULL;
+	int rc = school_store_find_code(req_db(r), code, &id, &deleted);
+	if (rc == 0 && !deleted)
+		rc = school_store_get(req_db(r), r->user, id, 0, &base, NULL);
+	else if (rc == 0)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_NOTFOUND) {
+		snprintf(msg, sizeof msg, "学校标识码 %s 不存在或不在您的管辖范围内", clip(code, quoted, sizeof quoted));
+		feature_error(errors, i, code, "properties.code", msg);
+		return 0;
+	}
+	if (rc)
+		return rc;
+
+	json_t *in = json_pack("{s:O}", "boundary", geometry);
+	json_t *ents = json_object_get(props, "entrances");
+	if (ents)
+		json_object_set(in, "entrances", ents);
+	json_t *set = json_object();
+	struct verr e;
+	if (school_geom_prepare(in, set, crs, allow_outside, 0, &e)) {
+		feature_error(errors, i, code,
+			      e.field && !strcmp(e.field, "entrances") ? "properties.entrances" : "geometry", e.message);
+	} else {
+		json_t *rec = json_deep_copy(base);
+		json_object_update(rec, set);
+		if (same_record(base, rec))
+			(*unchanged)++;
+		else
+			(*updated)++;
+		json_decref(rec);
+		json_array_append_new(plans, json_pack("{s:I,s:O}", "id", (json_int_t)id, "set", set));
+	}
+	json_decref(set);
+	json_decref(in);
+	json_decref(base);
+	return 0;
+}
+
+/* Writes every plan in the open transaction, each audited and told to the
+ * zone engine; ids written go to written. Returns 0, STORE_NOTFOUND when a
+ * school went away meanwhile, or a store error. */
+static int boundary_write(struct req *r, json_t *plans, json_t *written)
+{
+	struct db *db = req_db(r);
+	struct audit_actor actor;
+	audit_actor_of(r, &actor);
+	char at[32], ids[24];
+	clock_iso(at);
+	size_t k;
+	json_t *p;
+	int rc = 0;
+	json_array_foreach(plans, k, p) {
+		int64_t id = json_integer_value(json_object_get(p, "id"));
+		json_t *before = NULL, *rec = NULL, *after = NULL;
+		if ((rc = school_store_get(db, r->user, id, 0, &before, NULL)))
+			break;
+		rec = json_deep_copy(before);
+		json_object_update(rec, json_object_get(p, "set"));
+		if (!same_record(before, rec)) {
+			snprintf(ids, sizeof ids, "%lld", (long long)id);
+			json_array_append_new(written, json_integer((json_int_t)id));
+			if (!(rc = school_store_update(db, id, rec, at)) &&
+			    !(rc = school_store_get(db, NULL, id, 0, &after, NULL)) &&
+			    !(rc = audit_write(r, "boundary_import", "school", ids, before, after)))
+				rc = zone_notify(db, &actor, id, before, after);
+		}
+		json_decref(before);
+		json_decref(rec);
+		json_decref(after);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+static int api_school_boundaries_import(struct req *r)
+{
+	int dry_run, allow_outside;
+	enum geo_crs crs;
+	if (boundary_import_args(r, &dry_run, &crs, &allow_outside))
+		return 0;
+	json_t *j = req_json(r);
+	if (!j)
+		return 0;
+	const char *type = json_string_value(json_object_get(j, "type"));
+	json_t *features = json_object_get(j, "features");
+	if (!type || strcmp(type, "FeatureCollection") != 0)
+		return reply_error(r, 400, "validation.type", "请求体须为 GeoJSON 要素集合（type 为 FeatureCollection）",
+				   "type");
+	if (!json_is_array(features) || json_array_size(features) == 0)
+		return reply_error(r, 400, "validation.required", "要素集合中没有要素（features 须为非空数组）", "features");
+	if (json_array_size(features) > MAX_FEATURES)
+		return reply_error(r, 400, "validation.range", "一次最多导入 20000 个要素，请分批导入", "features");
+
+	json_t *errors = json_array(), *plans = json_array(), *seen = json_object(), *written = json_array(), *f;
+	size_t i, updated = 0, unchanged = 0, total = json_array_size(features);
+	int rc = 0;
+	json_array_foreach(features, i, f) {
+		if ((rc = boundary_feature(r, f, i, crs, allow_outside, seen, plans, errors, &updated, &unchanged)))
+			break;
+	}
+	json_t *out = NULL;
+	if (rc) {
+		reply_store_error(r, rc, NULL, NULL, NULL);
+		goto done;
+	}
+	size_t nerr = json_array_size(errors);
+	out = json_pack("{s:b,s:b,s:I,s:I,s:I,s:O}", "dry_run", dry_run, "ok", nerr == 0, "total", (json_int_t)total,
+			"updated", (json_int_t)(nerr ? 0 : updated), "unchanged", (json_int_t)(nerr ? 0 : unchanged),
+			"errors", errors);
+	if (dry_run) {
+		json_object_set_new(out, "updated", json_integer((json_int_t)updated));
+		json_object_set_new(out, "unchanged", json_integer((json_int_t)unchanged));
+		reply_json(r, 200, out);
+		out = NULL;
+		goto done;
+	}
+	if (nerr) {
+		json_object_set_new(out, "error",
+				    json_pack("{s:s,s:s,s:n}", "code", "import.invalid_features", "message",
+					      arena_printf(r->arena, "有 %zu 个要素不合格，未导入任何边界；请按错误列表修改后重新导入",
+							   nerr),
+					      "field"));
+		reply_json(r, 422, out);
+		out = NULL;
+		goto done;
+	}
+	struct db *db = req_db(r);
+	if ((rc = db_begin(db)) == 0 && (rc = boundary_write(r, plans, written)) == 0 && (rc = db_commit(db)) == 0) {
+		reply_json(r, 200, out);
+		out = NULL;
+		goto done;
+	}
+	if (db_in_tx(db))
+		db_rollback(db);
+	json_array_foreach(written, i, f)
+		zone_school_rolled_back(db, json_integer_value(f));
+	if (rc == STORE_NOTFOUND)
+		reply_error(r, 409, "import.changed", "导入期间学校名录发生了变化，未导入任何边界，请重新导入", NULL);
+	else
+		reply_store_error(r, rc, NULL, NULL, NULL);
+done:
+	json_decref(out);
+	json_decref(errors);
+	json_decref(plans);
+	json_decref(seen);
+	json_decref(written);
+	return 0;
+}
+
 /*--- routes ---*/
 
 #define UPLOAD_MAX ((size_t)20 << 20)
+#define GEOJSON_MAX ((size_t)8 << 20)
 
 /* literal paths before ":id", which would otherwise take them */
 const struct route school_routes[] = {
@@ -862,6 +1186,8 @@ const struct route school_routes[] = {
 	  .perm = "school.import", .body_max = UPLOAD_MAX, .flags = ROUTE_UPLOAD },
 	{ .method = "POST", .pattern = "/api/schools/import", .handler = api_school_import, .perm = "school.import",
 	  .body_max = UPLOAD_MAX, .flags = ROUTE_UPLOAD },
+	{ .method = "POST", .pattern = "/api/schools/boundaries/import", .handler = api_school_boundaries_import,
+	  .perm = "school.write", .body_max = GEOJSON_MAX },
 	{ .method = "GET", .pattern = "/api/schools/:id", .handler = api_school_get, .perm = "school.read" },
 	{ .method = "PATCH", .pattern = "/api/schools/:id", .handler = api_school_patch, .perm = "school.write",
 	  .body_max = 64 * 1024 },

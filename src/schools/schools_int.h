@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "geo/coord.h"
+
 struct db;
 struct principal;
 
@@ -76,5 +78,30 @@ int school_store_unit(struct db *db, int64_t id, char *name, size_t namelen);
 /* Resolves a unit code or name into *id: 0, STORE_NOTFOUND, 1 when the name
  * is ambiguous, or a store error. */
 int school_store_unit_find(struct db *db, const char *text, int64_t *id);
+
+/*--- geometry (schools_geom.c) ---*/
+
+struct verr;
+
+/* Reads "boundary" and "entrances" from in, when present, into rec:
+ * checked, converted from crs to WGS84 (1e-7 degrees), in the record's
+ * shape. text = 1 (import) also takes them as text: WKT or GeoJSON for the
+ * boundary, a JSON array or "lat,lon,名称,学生;..." for the entrances.
+ * allow_outside: entrances outside China accepted. Returns 0, or 1 with e
+ * filled (field "boundary" or "entrances"); rec is then partly written. */
+int school_geom_prepare(json_t *in, json_t *rec, enum geo_crs crs, int allow_outside, int text, struct verr *e);
+
+/* Sets rec's boundary, area_m2 and entrances from the stored texts (either
+ * may be NULL). */
+void school_geom_from_row(json_t *rec, const char *boundary, const char *entrances);
+
+/* The texts to store: the boundary's coordinates (NULL when none) and the
+ * entrances array. malloc'd. */
+char *school_boundary_text(json_t *rec);
+char *school_entrances_text(json_t *rec);
+
+/* Adds "boundary_wkt" and "entrances_text" (the export's cells) to rec when
+ * it has a boundary / entrances. */
+void school_geom_export(json_t *rec);
 
 #endif

@@ -20,7 +20,9 @@
 
 /*--- the columns ---*/
 
-enum ctype { C_TEXT, C_INT, C_REAL, C_BOOL };
+/* C_GEOM: the boundary, C_JSON: the entrances; both text columns that
+ * schools_geom.c turns into the record's values and back */
+enum ctype { C_TEXT, C_INT, C_REAL, C_BOOL, C_GEOM, C_JSON };
 
 static const struct {
 	const char *name;
@@ -48,6 +50,8 @@ static const struct {
 	{ "police_unit_id", C_INT },
 	{ "unit_id", C_INT },
 	{ "status", C_TEXT },
+	{ "boundary", C_GEOM },
+	{ "entrances", C_JSON },
 };
 #define NCOLS (sizeof cols / sizeof cols[0])
 
@@ -55,7 +59,7 @@ const char *const school_stored[] = {
 	"name", "code", "stage", "ownership", "boarding", "region_code", "address", "lat", "lon", "enrollment",
 	"staff_count", "guard_count", "principal_name", "principal_phone", "safety_officer_name",
 	"safety_officer_phone", "legal_vp_name", "legal_vp_unit", "legal_vp_phone", "police_unit_id", "unit_id",
-	"status", NULL,
+	"status", "boundary", "entrances", NULL,
 };
 
 /* the data scope of a school row: its township, its own unit, its police
@@ -84,6 +88,8 @@ static json_t *row_json(struct stmt *st)
 	int i;
 	for (i = 0; i < (int)NCOLS; i++) {
 		json_t *v;
+		if (cols[i].type == C_GEOM || cols[i].type == C_JSON)
+			continue; /* below, together */
 		if (cols[i].type == C_TEXT)
 			v = json_string(stmt_text(st, i) ? stmt_text(st, i) : "");
 		else if (stmt_is_null(st, i))
@@ -96,6 +102,7 @@ static json_t *row_json(struct stmt *st)
 			v = json_real(stmt_double(st, i));
 		json_object_set_new(o, cols[i].name, v);
 	}
+	school_geom_from_row(o, stmt_text(st, NCOLS - 2), stmt_text(st, NCOLS - 1));
 	json_object_set_new(o, "id", json_integer((json_int_t)stmt_int64(st, i)));
 	json_object_set_new(o, "region_name", json_string(stmt_text(st, i + 1) ? stmt_text(st, i + 1) : ""));
 	json_object_set_new(o, "police_unit_name", stmt_text(st, i + 2) ? json_string(stmt_text(st, i + 2)) : json_null());
@@ -104,11 +111,19 @@ static json_t *row_json(struct stmt *st)
 	return o;
 }
 
-/* Binds one stored field of rec. Text columns are NOT NULL: null is "". */
-static void bind_col(struct sqlb *b, size_t i, json_t *rec)
+/* Binds one stored field of rec. Text columns are NOT NULL: null is "".
+ * The texts made for C_GEOM and C_JSON go into hold[i] (sqlb does not copy
+ * them); free them with free_held() once the statement has run. */
+static void bind_col(struct sqlb *b, size_t i, json_t *rec, char **hold)
 {
 	json_t *v = json_object_get(rec, cols[i].name);
 	switch (cols[i].type) {
+	case C_GEOM:
+		sqlb_text(b, hold[i] = school_boundary_text(rec));
+		break;
+	case C_JSON:
+		sqlb_text(b, hold[i] = school_entrances_text(rec));
+		break;
 	case C_TEXT:
 		sqlb_text(b, json_is_string(v) ? json_string_value(v) : "");
 		break;
@@ -128,6 +143,12 @@ static void bind_col(struct sqlb *b, size_t i, json_t *rec)
 			sqlb_text(b, NULL);
 		break;
 	}
+}
+
+static void free_held(char **hold)
+{
+	for (size_t i = 0; i < NCOLS; i++)
+		free(hold[i]);
 }
 
 /*--- lists ---*/
@@ -445,8 +466,9 @@ int school_store_insert(struct db *db, json_t *rec, const char *at, int64_t *id)
 		sqlb_add(&b, ", ");
 	}
 	sqlb_add(&b, "created_at, updated_at) VALUES (");
+	char *hold[NCOLS] = { 0 };
 	for (size_t i = 0; i < NCOLS; i++) {
-		bind_col(&b, i, rec);
+		bind_col(&b, i, rec, hold);
 		sqlb_add(&b, ", ");
 	}
 	sqlb_text(&b, at);
@@ -456,6 +478,7 @@ int school_store_insert(struct db *db, json_t *rec, const char *at, int64_t *id)
 	struct stmt *st;
 	int rc = sqlb_prepare(&b, db, &st);
 	sqlb_free(&b);
+	free_held(hold);
 	if (rc)
 		return rc;
 	rc = stmt_step(st);
@@ -474,10 +497,11 @@ int school_store_update(struct db *db, int64_t id, json_t *rec, const char *at)
 	struct sqlb b;
 	sqlb_init(&b);
 	sqlb_add(&b, "UPDATE schools SET ");
+	char *hold[NCOLS] = { 0 };
 	for (size_t i = 0; i < NCOLS; i++) {
 		sqlb_add(&b, cols[i].name);
 		sqlb_add(&b, " = ");
-		bind_col(&b, i, rec);
+		bind_col(&b, i, rec, hold);
 		sqlb_add(&b, ", ");
 	}
 	sqlb_add(&b, "updated_at = ");
@@ -485,6 +509,7 @@ int school_store_update(struct db *db, int64_t id, json_t *rec, const char *at)
 	sqlb_add(&b, ", deleted_at = NULL WHERE id = ");
 	sqlb_int(&b, id);
 	int rc = run(&b, db);
+	free_held(hold);
 	if (rc == 0 && db_changes(db) != 1)
 		rc = STORE_NOTFOUND;
 	return rc;
