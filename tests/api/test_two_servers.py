@@ -96,3 +96,44 @@ def test_concurrent_partial_updates_lose_nothing(binary):
     finally:
         b.stop()
         a.cleanup()
+
+
+def test_zone_index_follows_the_other_server(binary):
+    """A venue opened through one server is in the other server's index:
+    its surroundings list and its findings agree, and a closure made on the
+    second server clears the finding the first one wrote."""
+    a, b = pair(binary)
+    try:
+        c = Client(a)
+        c.login("admin", a.admin_password)
+        c.change_password(a.admin_password, STRONG)
+        c = Client(a)
+        c.login("admin", STRONG)
+        on_b = Client(b)
+        on_b.cookies = dict(c.cookies)
+        on_b.csrf = c.csrf
+        assert c.post("/api/regions", {"code": "990000", "name": "测试省"}).status == 201
+        assert c.post("/api/regions", {"code": "990100", "name": "测试市", "parent_code": "990000"}).status == 201
+        assert c.post("/api/regions", {"code": "990101", "name": "测试县", "parent_code": "990100"}).status == 201
+        school = {"name": "测试小学", "code": "9901010001", "stage": "小学", "ownership": "公办",
+                  "region_code": "990101", "lat": 30.5, "lon": 117.05}
+        r = c.post("/api/schools", school)
+        assert r.status == 201, r
+        sid = r.json["id"]
+        # a café 100 m north, opened through server a
+        r = c.post("/api/venues", {"name": "测试网咖", "category": "internet_cafe", "region_code": "990101",
+                                   "lat": 30.5009, "lon": 117.05})
+        assert r.status == 201, r
+        vid = r.json["id"]
+        # server b lists it around the school, judged
+        items = on_b.get("/api/schools/%d/surroundings" % sid).json["items"]
+        assert [x["venue_id"] for x in items] == [vid] and items[0]["verdict"] == "需审查", items
+        # closed through server b: the finding server a wrote is cleared
+        assert on_b.patch("/api/venues/%d" % vid, {"status": "取缔"}).status == 200
+        f = c.get(xa.q("/api/zone/findings", school_id=sid, all=1)).json["items"]
+        assert len(f) == 1 and f[0]["state"] == "已消除", f
+        items = c.get("/api/schools/%d/surroundings" % sid).json["items"]
+        assert items and items[0]["verdict"] == "", items
+    finally:
+        b.stop()
+        a.cleanup()
