@@ -1086,7 +1086,8 @@ static int cmd_scan(int argc, char **argv)
 		fail("内存不足");
 		goto out;
 	}
-	qsort(sink.v, sink.n, sizeof *sink.v, cmp_pair);
+	if (sink.n)
+		qsort(sink.v, sink.n, sizeof *sink.v, cmp_pair);
 
 	FILE *f = out ? fopen(out, "wb") : stdout;
 	if (!f) {
