@@ -67,7 +67,11 @@ async function startServer() {
   })
   let serverLog = ''
   server.stderr.on('data', (d) => (serverLog = (serverLog + d).slice(-20000)))
-  server.on('exit', () => (server = null))
+  server.on('exit', (code, signal) => {
+    // a crash in the middle of the run: say so, with the server's last words
+    if (!stopping) log(`# the server exited (${signal || code}); its log ends:\n# ${serverLog.slice(-3000).split('\n').join('\n# ')}`)
+    server = null
+  })
   const base = `http://127.0.0.1:${port}`
   for (let i = 0; i < 100; i++) {
     try {
@@ -81,7 +85,9 @@ async function startServer() {
   throw new Error('server did not start: ' + serverLog.slice(-2000))
 }
 
+let stopping = false
 function cleanup() {
+  stopping = true
   if (server) {
     try {
       server.kill('SIGTERM')
@@ -358,6 +364,180 @@ async function main() {
     await shot(page, '10-school-audit')
   })
 
+  // ---------- the surroundings (周边) ----------
+  // A venue of our own 120 m east of the school, an internet café: without a
+  // campus boundary the engine falls back to point-to-point (at most 需审查);
+  // with a boundary drawn round the school it is measured from the boundary
+  // and the national 200 m rule forbids it (禁止).
+  let cafe = null
+  const cafeName = '浏览器测试网吧'
+  await step('the 周边 tab: boundary, gates, buffer, venues coloured by verdict and the list', async () => {
+    const cats = await apiGet(page, '/api/venues/categories')
+    assert(cats.status === 200, `categories: ${cats.status}`)
+    const net = cats.body.items.find((c) => c.name.includes('互联网上网'))
+    assert(net, 'no internet café category')
+    const s = (await apiGet(page, `/api/schools/${schoolId}`)).body
+    const clear = await apiWrite(page, 'PATCH', `/api/schools/${schoolId}`, { boundary: null, entrances: [] })
+    assert(clear.status === 200, `clearing the boundary: ${clear.status} ${JSON.stringify(clear.body)}`)
+    const dLon = 120 / (111320 * Math.cos((s.lat * Math.PI) / 180))
+    const made = await apiWrite(page, 'POST', '/api/venues', {
+      name: cafeName, category: net.code, region_code: s.region_code, status: '营业',
+      lat: s.lat, lon: +(s.lon + dLon).toFixed(7), address: '测试路 1 号',
+    })
+    assert(made.status === 201 || made.status === 200, `venue create: ${made.status} ${JSON.stringify(made.body)}`)
+    cafe = made.body
+    await page.goto(`${base}/schools/${schoolId}?tab=zone`)
+    await page.locator('[data-test=surroundings-map].leaflet-container').waitFor()
+    const row = page.locator('[data-test=surroundings-list] .el-table__row', { hasText: cafeName })
+    await row.waitFor()
+    const t = await row.innerText()
+    assert(t.includes('需审查') && t.includes('回退'), `without a boundary: ${t}`)
+    assert((await page.locator(`path.venue-mk.venue-${cafe.id}.v-review`).count()) === 1, 'the café is not an orange marker')
+    assert((await page.locator('path.venue-mk').count()) >= 1, 'no venue markers')
+    const sur = await apiGet(page, `/api/schools/${schoolId}/surroundings?radius=200`)
+    const rows = await page.locator('[data-test=surroundings-list] .el-table__body-wrapper .el-table__row').count()
+    assert(rows === sur.body.items.length, `list ${rows} vs API ${sur.body.items.length}`)
+    await row.click()
+    await page.locator('.leaflet-tooltip', { hasText: cafeName }).waitFor()
+    await shot(page, '40-school-surroundings')
+  })
+
+  // the school's point on the screen, and a ring of clicks round it
+  const schoolXY = async () => {
+    const b = await page.locator('path.school-point').boundingBox()
+    return { x: b.x + b.width / 2, y: b.y + b.height / 2 }
+  }
+  const drawRing = async (pts) => {
+    await page.locator('[data-test=draw-boundary]').click()
+    for (const [x, y] of pts) {
+      await page.mouse.click(x, y)
+      await page.waitForTimeout(120)
+    }
+    await page.mouse.click(pts[0][0], pts[0][1]) // the first vertex closes the ring
+    await page.waitForTimeout(200)
+  }
+
+  await step('a self-intersecting boundary is refused with the server\'s Chinese message', async () => {
+    await page.locator('[data-test=edit-boundary]').click()
+    await page.locator('[data-test=gate-editor]').waitFor()
+    const { x, y } = await schoolXY()
+    await drawRing([[x - 30, y - 30], [x + 30, y + 30], [x + 30, y - 30], [x - 30, y + 30]])
+    await page.locator('[data-test=save-geometry]').click()
+    const err = page.locator('[data-test=geometry-error]')
+    await err.waitFor()
+    const t = await err.innerText()
+    assert(t.includes('自相交'), `error: ${t}`)
+    await shot(page, '41-boundary-self-intersection')
+  })
+
+  await step('a valid boundary and a pupils\' gate are saved and turn the café to 禁止', async () => {
+    await page.locator('[data-test=clear-boundary]').click()
+    const { x, y } = await schoolXY()
+    await drawRing([[x - 30, y - 30], [x + 30, y - 30], [x + 30, y + 30], [x - 30, y + 30]])
+    await page.locator('[data-test=add-gate]').click()
+    await page.mouse.click(x + 30, y + 10)
+    await page.locator('[data-test=gate-editor] .gate-row').first().waitFor()
+    await page.locator('[data-test=save-geometry]').click()
+    const row = page.locator('[data-test=surroundings-list] .el-table__row', { hasText: cafeName })
+    await page.locator('[data-test=surroundings-list] .el-table__row', { hasText: cafeName }).filter({ hasText: '禁止' }).waitFor()
+    const t = await row.innerText()
+    assert(t.includes('校园边界直线') && !t.includes('回退'), `with a boundary: ${t}`)
+    await page.locator(`path.venue-mk.venue-${cafe.id}.v-forbid`).waitFor()
+    const s = (await apiGet(page, `/api/schools/${schoolId}`)).body
+    assert(s.boundary && s.boundary.type === 'MultiPolygon', `boundary: ${JSON.stringify(s.boundary)}`)
+    assert(s.entrances.length === 1 && s.entrances[0].pupils === true, `entrances: ${JSON.stringify(s.entrances)}`)
+    assert((await page.locator('.gate-icon.pupils').count()) >= 1, 'the pupils\' gate is not drawn')
+    await shot(page, '42-boundary-saved')
+  })
+
+  await step('周边发现: stats, the verdict filter, exempt refused without a reason and done with one', async () => {
+    await page.goto(base + '/zone/findings')
+    await page.locator('[data-test=finding-stats] .card').first().waitFor()
+    await page.locator('[data-test=finding-table] .el-table__row').first().waitFor()
+    await shot(page, '43-findings')
+    await page.locator('[data-test=stat-禁止]').click()
+    await page.waitForURL(/verdict=/)
+    await page.locator('[data-test=finding-table] .el-table__body-wrapper .el-table__row', { hasText: cafeName }).waitFor()
+    const tags = await page.locator('[data-test=finding-table] .el-table__body-wrapper .el-table__row').allInnerTexts()
+    assert(tags.every((r) => r.includes('禁止')), 'a row that is not 禁止 under the 禁止 filter')
+    const api = await apiGet(page, '/api/zone/findings?verdict=' + encodeURIComponent('禁止') + '&page_size=20&per_page=20')
+    assert(tags.length === Math.min(20, api.body.total), `rows ${tags.length} vs API ${api.body.total}`)
+    const refused = await apiWrite(page, 'POST', `/api/zone/findings/${api.body.items.find((f) => f.venue_id === cafe.id).id}/exempt`, { reason: '' })
+    assert(refused.status >= 400 && refused.status < 500, `the server took an empty reason: ${refused.status}`)
+    await page.locator('[data-test=finding-table] .el-table__row', { hasText: cafeName }).click()
+    await page.locator('[data-test=finding-drawer] [data-test=finding-events]').or(page.locator('[data-test=finding-drawer] .el-empty')).first().waitFor()
+    await page.locator('[data-test=act-exempt]').click()
+    await page.locator('[data-test=act-submit]').click()
+    await page.locator('[data-test=act-form] .el-form-item.is-error', { hasText: '豁免理由' }).waitFor()
+    await shot(page, '44-finding-exempt-refused')
+    await page.locator('[data-test=act-form] textarea').fill('经现场核查，该店已于本月停止上网服务，仅经营饮品。')
+    await page.locator('[data-test=act-submit]').click()
+    await page.locator('[data-test=drawer-state]', { hasText: '已豁免' }).waitFor()
+    await page.locator('[data-test=finding-events]', { hasText: '豁免' }).waitFor()
+    await shot(page, '45-finding-exempted')
+    const after = await apiGet(page, '/api/zone/findings?venue_id=' + cafe.id)
+    assert(after.body.items.some((f) => f.state === '已豁免'), `state: ${JSON.stringify(after.body.items.map((f) => f.state))}`)
+  })
+
+  await step('周边规则: sources, confidence badges, 无 for rules without a number', async () => {
+    await page.goto(base + '/zone/rules')
+    await page.locator('[data-test=rule-table] .el-table__row').first().waitFor()
+    const src = await page.locator('[data-test=rule-table]').innerText()
+    assert(src.includes('互联网上网服务营业场所管理条例'), 'the internet café rule\'s source is missing')
+    assert(src.includes('V 已核实'), 'no V confidence badge')
+    assert(src.includes('校园边界直线'), 'methods are not in Chinese')
+    assert(src.includes('全国'), 'no national rule')
+    await shot(page, '46-rules')
+  })
+
+  await step('场所: the create dialog validates, picks the point on the map and creates', async () => {
+    await page.goto(base + '/venues')
+    await page.locator('[data-test=venue-table] .el-table__row').first().waitFor()
+    await shot(page, '47-venues')
+    await page.locator('[data-test=venue-new]').click()
+    await page.locator('[data-test=point-picker].leaflet-container').waitFor()
+    await page.locator('[data-test=venue-save]').click()
+    await page.locator('[data-test=venue-form] .el-form-item.is-error', { hasText: '请填写场所名称' }).waitFor()
+    await page.locator('[data-test=venue-form] .el-form-item.is-error', { hasText: '请在地图上点选' }).first().waitFor()
+    await shot(page, '48-venue-dialog-errors')
+    await page.locator('[data-test=venue-form] input[name=name]').fill('浏览器测试文具店')
+    await page.locator('[data-test=category]').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '文具' }).first().click()
+    await page.locator('[data-test=venue-region]').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '城东' }).first().click()
+    await page.locator('[data-test=venue-form] input[name=operator_phone]').fill('13800138000')
+    const b = await page.locator('[data-test=point-picker]').boundingBox()
+    await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2)
+    await page.locator('[data-test=pick-mode] .el-radio-button', { hasText: '添加出入口' }).click()
+    await page.mouse.click(b.x + b.width / 2 + 20, b.y + b.height / 2)
+    await page.locator('.ent-row').first().waitFor()
+    await shot(page, '49-venue-dialog-filled')
+    await page.locator('[data-test=venue-save]').click()
+    await page.waitForURL(/\/venues\/\d+$/)
+    await page.locator('[data-test=venue-title]', { hasText: '浏览器测试文具店' }).waitFor()
+    const id = /\/venues\/(\d+)/.exec(page.url())[1]
+    const v = (await apiGet(page, `/api/venues/${id}`)).body
+    assert(v.lat != null && v.entrances.length === 1, `venue: ${JSON.stringify(v)}`)
+    await page.locator('.el-tabs__item', { hasText: '位置' }).click()
+    await page.locator('[data-test=venue-map].leaflet-container').waitFor()
+    await shot(page, '50-venue-detail-map')
+  })
+
+  await step('场所地图 draws every venue of the filter; the dashboard counts link to the findings', async () => {
+    await page.goto(base + '/venues/map')
+    await page.locator('[data-test=venues-map] canvas').first().waitFor()
+    await page.locator('[data-test=venue-count]', { hasText: '地图上' }).waitFor()
+    await shot(page, '51-venue-map')
+    await page.goto(base + '/')
+    await page.locator('[data-test=zone-panel] .zone-card').first().waitFor()
+    const stats = await apiGet(page, '/api/zone/findings/stats')
+    const v = await page.locator('[data-test=zone-禁止] .zone-value').innerText()
+    assert(Number(v) === (stats.body.by_verdict['禁止'] || 0), `card ${v} vs API ${JSON.stringify(stats.body.by_verdict)}`)
+    await page.locator('[data-test=zone-待核实]').click()
+    await page.waitForURL(/\/zone\/findings\?state=/)
+    await shot(page, '52-findings-from-dashboard')
+  })
+
   const good = '学校名称,学校标识码,学段,办学性质,所属乡镇（街道）,专职保安数\n'
   await step('import a CSV with one bad row and see the row error', async () => {
     await page.goto(base + '/schools/import')
@@ -574,6 +754,13 @@ async function main() {
     await mp.locator('.leaflet-control-scale-line').waitFor()
     await noOverflow('school map')
     await shot(mp, '35-phone-map')
+  })
+  await step('phone 375 px: the 周边 tab stacks the map over the list', async () => {
+    await mp.goto(base + `/schools/${schoolId}?tab=zone`)
+    await mp.locator('[data-test=surroundings-map].leaflet-container').waitFor()
+    await mp.locator('[data-test=surroundings-list] .el-table__row').first().waitFor()
+    await noOverflow('surroundings')
+    await shot(mp, '36-phone-surroundings')
   })
   await phone.close()
 

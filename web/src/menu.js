@@ -1,7 +1,7 @@
 // The left menu. A page a user may not open is not shown: each entry names
 // the permission its page needs (GET /api/auth/me "permissions").
 import { markRaw } from 'vue'
-import { Odometer, School, Setting } from '@element-plus/icons-vue'
+import { Odometer, School, Setting, MapLocation } from '@element-plus/icons-vue'
 
 export const MENU = [
   { path: '/', title: '工作台', icon: markRaw(Odometer) },
@@ -12,6 +12,19 @@ export const MENU = [
     children: [
       { path: '/schools', title: '学校名录', perm: 'school.read' },
       { path: '/schools/import', title: '导入学校', perm: 'school.import' },
+    ],
+  },
+  {
+    key: 'zone',
+    title: '周边治理',
+    icon: markRaw(MapLocation),
+    children: [
+      { path: '/zone/findings', title: '周边发现', perm: 'zone.read' },
+      { path: '/venues', title: '场所名录', perm: 'venue.read' },
+      { path: '/venues/map', title: '场所地图', perm: 'venue.read' },
+      { path: '/venues/import', title: '导入场所', perm: 'venue.import' },
+      { path: '/zone/rules', title: '周边规则', perm: 'zone.read' },
+      { path: '/zone/nearby', title: '附近学校', perm: 'school.read' },
     ],
   },
   {

@@ -44,6 +44,48 @@ const routes = [
         meta: { title: '编辑学校', perm: 'school.write', crumbs: ['学校管理', { title: '学校名录', to: '/schools' }] },
       },
       {
+        path: 'venues',
+        name: 'venues',
+        component: () => import('./views/venues/VenueList.vue'),
+        meta: { title: '场所名录', perm: 'venue.read', crumbs: ['周边治理'] },
+      },
+      {
+        path: 'venues/map',
+        name: 'venue-map',
+        component: () => import('./views/venues/VenueMap.vue'),
+        meta: { title: '场所地图', perm: 'venue.read', crumbs: ['周边治理', { title: '场所名录', to: '/venues' }] },
+      },
+      {
+        path: 'venues/import',
+        name: 'venue-import',
+        component: () => import('./views/venues/VenueImport.vue'),
+        meta: { title: '导入场所', perm: 'venue.import', crumbs: ['周边治理', { title: '场所名录', to: '/venues' }] },
+      },
+      {
+        path: 'venues/:id(\\d+)',
+        name: 'venue',
+        component: () => import('./views/venues/VenueDetail.vue'),
+        meta: { title: '场所详情', perm: 'venue.read', crumbs: ['周边治理', { title: '场所名录', to: '/venues' }] },
+      },
+      {
+        path: 'zone/findings',
+        name: 'findings',
+        component: () => import('./views/zone/Findings.vue'),
+        meta: { title: '周边发现', perm: 'zone.read', crumbs: ['周边治理'] },
+      },
+      {
+        path: 'zone/rules',
+        name: 'rules',
+        component: () => import('./views/zone/Rules.vue'),
+        meta: { title: '周边规则', perm: 'zone.read', crumbs: ['周边治理'] },
+      },
+      {
+        path: 'zone/nearby',
+        name: 'nearby',
+        component: () => import('./views/zone/Nearby.vue'),
+        meta: { title: '附近学校', perm: 'school.read', crumbs: ['周边治理'] },
+      },
+      {
         path: 'admin/users',
         name: 'users',
         component: () => import('./views/admin/Users.vue'),

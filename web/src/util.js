@@ -1,7 +1,7 @@
 // util.js - formatting, the school registry's vocabulary (mirroring the
 // server's field table in src/schools/schools_api.c) and form helpers.
 import { ref, onMounted, onBeforeUnmount } from 'vue'
-import { ElMessage } from 'element-plus'
+import { ElMessage, ElMessageBox } from 'element-plus'
 
 const pad = (n) => String(n).padStart(2, '0')
 
@@ -68,10 +68,13 @@ export const SCHOOL_LABELS = {
   police_unit_name: '责任派出所',
   unit_id: '学校单位',
   status: '状态',
+  boundary: '校园边界',
+  entrances: '校门和出入口',
+  area_m2: '占地面积（平方米）',
   deleted: '已删除',
 }
 
-export const ENTITY_LABELS = { school: '学校', user: '用户', role: '角色', unit: '单位', region: '行政区划' }
+export const ENTITY_LABELS = { venue: '场所', zone_rule: '周边规则', zone_finding: '周边发现', school: '学校', user: '用户', role: '角色', unit: '单位', region: '行政区划' }
 
 export const ACTION_LABELS = {
   create: '新建',
@@ -93,12 +96,24 @@ export const ACTION_LABELS = {
 
 export const SCOPE_KINDS = { all: '全部', region: '行政区划', unit: '单位', school: '学校' }
 
+// an element of a list: a gate or entrance by its name and position
+function fmtItem(x) {
+  if (x && typeof x === 'object') {
+    if (x.lat != null && x.lon != null)
+      return `${x.name || '出入口'}（${Number(x.lat).toFixed(6)}, ${Number(x.lon).toFixed(6)}${x.pupils ? '，学生通行' : ''}）`
+    return JSON.stringify(x)
+  }
+  return String(x)
+}
+
 // A value as a person reads it in a table or a diff.
 export function fmtValue(v) {
   if (v === null || v === undefined || v === '') return '（空）'
   if (v === true) return '是'
   if (v === false) return '否'
-  if (Array.isArray(v)) return v.length ? v.join('、') : '（空）'
+  if (Array.isArray(v)) return v.length ? v.map(fmtItem).join('、') : '（空）'
+  if (typeof v === 'object' && /Polygon$/.test(v.type || ''))
+    return `${v.type === 'Polygon' ? 1 : (v.coordinates || []).length} 块边界`
   if (typeof v === 'object') return JSON.stringify(v)
   return String(v)
 }
@@ -118,6 +133,55 @@ export function requiredRule(label, trigger = 'blur') {
 }
 export function maxRule(label, max) {
   return { max, message: `${label}最多 ${max} 个字符`, trigger: 'blur' }
+}
+
+// Latitude and longitude typed as text, checked as a pair: rules for the
+// form item of `key` ('lat' or 'lon') of the model m. missing: the message
+// when both are empty (null: both empty is fine).
+export function coordRule(m, key, missing = null) {
+  const [label, lo, hi, other] = key === 'lat' ? ['纬度', -90, 90, 'lon'] : ['经度', -180, 180, 'lat']
+  return {
+    validator: (_r, v, cb) => {
+      if (v === '' && m[other] === '') return missing ? cb(new Error(missing)) : cb()
+      if (v === '') return cb(new Error(missing ? '纬度和经度须同时填写' : '纬度和经度须同时填写（或同时清空）'))
+      const n = Number(v)
+      if (!/^-?\d+(\.\d+)?$/.test(v) || isNaN(n)) return cb(new Error(`${label}须为数字`))
+      if (n < lo || n > hi) return cb(new Error(`${label}须在 ${lo} 到 ${hi} 之间`))
+      cb()
+    },
+    trigger: 'blur',
+  }
+}
+
+// Validates an el-form; false (and a hint) when a field is marked.
+export async function formValid(formRef) {
+  try {
+    await formRef.value.validate()
+    return true
+  } catch {
+    ElMessage.warning('请按提示修改标红的项目')
+    return false
+  }
+}
+
+// equal as the server stores them: null, undefined and '' alike
+export function sameValue(x, y) {
+  return JSON.stringify(x ?? null) === JSON.stringify(y ?? null) || ((x ?? '') === '' && (y ?? '') === '')
+}
+
+// ElMessageBox confirmation of a deletion; true when confirmed.
+export async function confirmDelete(title, message) {
+  try {
+    await ElMessageBox.confirm(message, title, {
+      type: 'warning',
+      confirmButtonText: '删除',
+      cancelButtonText: '取消',
+      confirmButtonClass: 'el-button--danger',
+    })
+    return true
+  } catch {
+    return false
+  }
 }
 
 // Password policy of src/auth/password.c.
