@@ -1104,11 +1104,21 @@ static int api_school_boundaries_import(struct req *r)
 	json_t *j = req_json(r);
 	if (!j)
 		return 0;
-	const char *type = json_string_value(json_object_get(j, "type"));
-	json_t *features = json_object_get(j, "features");
+	const char *type = json_string_value(json_object_get(j, "type")), *key;
+	json_t *features = json_object_get(j, "features"), *v;
 	if (!type || strcmp(type, "FeatureCollection") != 0)
 		return reply_error(r, 400, "validation.type", "请求体须为 GeoJSON 要素集合（type 为 FeatureCollection）",
 				   "type");
+	/* the members GIS tools write; the old "crs" member is ignored (?crs= decides) */
+	json_object_foreach(j, key, v) {
+		if (strcmp(key, "type") && strcmp(key, "features") && strcmp(key, "name") && strcmp(key, "crs") &&
+		    strcmp(key, "bbox")) {
+			char quoted[64];
+			const char *k = arena_strdup(r->arena, clip(key, quoted, sizeof quoted));
+			return reply_error(r, 400, "validation.unknown_field", arena_printf(r->arena, "不认识的字段：%s", k),
+					   k);
+		}
+	}
 	if (!json_is_array(features) || json_array_size(features) == 0)
 		return reply_error(r, 400, "validation.required", "要素集合中没有要素（features 须为非空数组）", "features");
 	if (json_array_size(features) > MAX_FEATURES)

@@ -291,6 +291,9 @@ def test_feature_collection_import(t):
     expect_error(t.admin.post("/api/schools/boundaries/import", {"type": "FeatureCollection", "features": []}),
                  400, field="features")
     expect_error(t.admin.post("/api/schools/boundaries/import?crs=utm", fc), 400, field="crs")
+    expect_error(t.admin.post("/api/schools/boundaries/import", dict(fc, style="red")), 400, field="style")
+    r = t.admin.post("/api/schools/boundaries/import?dry_run=1", dict(fc, name="校园边界", bbox=[0, 0, 1, 1]))
+    assert r.status == 200 and r.json["ok"] is True, r
     ro, _ = account(t, "inspector", "zzb", "region:340899", "geo_ro")
     assert ro.post("/api/schools/boundaries/import", fc).status == 403
 
