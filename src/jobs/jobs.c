@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "jobs/sched.h"
 #include "store/store.h"
+#include "zone/zone.h"
 
 static const struct config *jobs_cfg;
 
@@ -81,9 +82,16 @@ static int job_test_tick(struct db *db, int64_t due, char *err, size_t errlen)
 	return 0;
 }
 
+static int job_zone_nightly(struct db *db, int64_t due, char *err, size_t errlen)
+{
+	(void)due; /* the rules in force when it runs */
+	return zone_nightly(db, err, errlen);
+}
+
 static const struct sched_job jobs[] = {
 	{ .name = "session_cleanup", .every = 600, .run = job_session_cleanup },
 	{ .name = "audit_checkpoint", .daily = "02:00", .retry = 600, .run = job_audit_checkpoint },
+	{ .name = "zone_nightly", .daily = "00:05", .retry = 600, .run = job_zone_nightly },
 	{ 0 },
 };
 

@@ -33,6 +33,11 @@ void zone_school_rolled_back(struct db *db, int64_t school_id);
 int zone_start(struct store *s);
 void zone_stop(void);
 
+/* The nightly job: re-judges with the rules in force today and prunes the
+ * change log to a week (servers that missed pruned rows rebuild their
+ * index). 0, or -1 with err. */
+int zone_nightly(struct db *db, char *err, size_t errlen);
+
 extern const struct route zone_routes[];
 
 #endif

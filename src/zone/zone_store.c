@@ -235,9 +235,24 @@ static int load_rules(struct db *db)
 	return rc;
 }
 
-/* Follows the other servers' changes (zl held). */
+static int reload_all(struct db *db, int *ns, int *nv);
+
+/* Follows the other servers' changes (zl held). When the nightly job has
+ * pruned log rows this server never read, the index is built afresh. */
 static int follow(struct db *db)
 {
+	int64_t pruned = 0;
+	if (db_query_int64(db, &pruned,
+			   "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'zone_changes_pruned_to'", 0) == 0 &&
+	    pruned > last_seq) {
+		int ns, nv;
+		int64_t seq = 0;
+		db_query_int64(db, &seq, "SELECT COALESCE(max(seq), 0) FROM zone_changes", 0);
+		int rc = reload_all(db, &ns, &nv);
+		if (!rc)
+			last_seq = seq;
+		return rc;
+	}
 	struct stmt *st;
 	int rc = db_prepare(db, &st, "SELECT seq, kind, ref_id FROM zone_changes WHERE seq > $1 ORDER BY seq LIMIT 5000");
 	if (rc)
@@ -759,4 +774,47 @@ void zone_stop(void)
 	zx_free(Z);
 	Z = NULL;
 	pthread_mutex_unlock(&zl);
+}
+
+/* The nightly job (00:05 Beijing time): rules that came into or went out of
+ * force today re-judge everything; the change log keeps a week. */
+int zone_nightly(struct db *db, char *err, size_t errlen)
+{
+	struct audit_actor sys = { .user_id = 0, .username = "system", .client_ip = "", .request_id = "" };
+	int64_t pairs = 0, changed = 0, keep = 0;
+	int rc = db_begin(db);
+	if (!rc)
+		rc = zone_recompute(db, &sys, "", "规则生效日期变化（每日重新判定）", 0, &pairs, &changed);
+	char cutoff[32];
+	clock_fmt(clock_now() - 7 * 86400, cutoff);
+	if (!rc)
+		rc = db_query_int64(db, &keep, "SELECT COALESCE(max(seq), 0) FROM zone_changes WHERE at < $1", 1, cutoff);
+	if (!rc && keep > 0) {
+		char v[24];
+		snprintf(v, sizeof v, "%lld", (long long)keep);
+		struct stmt *st;
+		if (!(rc = db_prepare(db, &st, "DELETE FROM zone_changes WHERE seq <= CAST($1 AS INTEGER)"))) {
+			stmt_bind_text(st, 1, v);
+			rc = stmt_step(st) == STORE_DONE ? 0 : STORE_ERR;
+			stmt_finalize(st);
+		}
+		if (!rc && !(rc = db_prepare(db, &st,
+					     "INSERT INTO settings (key, value) VALUES ('zone_changes_pruned_to', $1)"
+					     " ON CONFLICT (key) DO UPDATE SET value = excluded.value"))) {
+			stmt_bind_text(st, 1, v);
+			rc = stmt_step(st) == STORE_DONE ? 0 : STORE_ERR;
+			stmt_finalize(st);
+		}
+	}
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		snprintf(err, errlen, "zone nightly: %s", db_errmsg(db));
+		if (db_in_tx(db))
+			db_rollback(db);
+		return -1;
+	}
+	if (changed)
+		log_info("zone: nightly re-judgement changed %lld finding(s)", (long long)changed);
+	return 0;
 }

@@ -251,3 +251,29 @@ def test_scope_recompute_and_nearby(t):
     expect_error(t.admin.get("/api/geo/nearby?lon=117"), 400, "validation.required", "lat")
     expect_error(t.admin.get("/api/geo/nearby?lat=30&lon=117&radius=50000"), 400, None, "radius")
     expect_error(t.admin.get("/api/geo/nearby?lat=30&lon=117&crs=mars"), 400, None, "crs")
+
+
+def test_effective_dates_decide_whether_a_rule_applies(t):
+    setup(t)
+    loc = [x for x in t.admin.get("/api/zone/rules").json["items"] if x["code"] == "L-SN-STALL"][0]
+    school = primary_school(t)
+    v = new_venue(t, *offset(school["lat"], school["lon"], 15, 0), category="stall")
+    assert finding_of(t.admin, school["id"], v["id"])["rule_code"] == "Z-OTH-STALL"
+    try:
+        # in force until yesterday: not applied
+        r = t.admin.patch("/api/zone/rules/%d" % loc["id"], {"region_code": COUNTY, "enabled": True,
+                                                             "effective_from": "2012-01-01",
+                                                             "effective_to": "2020-12-31"})
+        assert r.status == 200, r
+        assert finding_of(t.admin, school["id"], v["id"])["rule_code"] == "Z-OTH-STALL"
+        # in force: the Shaanxi-style 30 m round the gate (no gate recorded: point fallback)
+        r = t.admin.patch("/api/zone/rules/%d" % loc["id"], {"effective_to": None})
+        assert r.status == 200, r
+        f = finding_of(t.admin, school["id"], v["id"])
+        assert f["rule_code"] == "L-SN-STALL" and f["verdict"] == "需审查" and f["fallback"], f
+        expect_error(t.admin.patch("/api/zone/rules/%d" % loc["id"], {"effective_to": "2011-01-01"}), 400,
+                     "validation.range", "effective_to")
+        expect_error(t.admin.patch("/api/zone/rules/%d" % loc["id"], {"effective_to": "2011-13-01"}), 400, None,
+                     "effective_to")
+    finally:
+        assert t.admin.patch("/api/zone/rules/%d" % loc["id"], {"enabled": False}).status == 200
