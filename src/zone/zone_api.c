@@ -1071,17 +1071,154 @@ fail:
 	if (db_in_tx(db))
 		db_rollback(db);
 	/* the index may hold the rolled-back rules: reload them */
-	{
-		int64_t p2, c2;
-		struct audit_actor sys = { 0 };
-		(void)sys, (void)p2, (void)c2;
-		zone_follow(db);
-	}
+	zone_rules_rolled_back(db);
 	json_decref(before);
 	json_decref(after);
 	if (rc == STORE_NOTFOUND)
 		return reply_not_found(r);
 	return reply_store_error(r, rc, NULL, NULL, NULL);
+}
+
+/*--- POST /api/zone/rules: a local rule -------------------------------------------------------*/
+
+static const char *const confidences[] = { "V", "S", "M", "草案", NULL };
+
+static int vcheck_rule_code(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 2 || n > 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+		      *s == '_'))
+			return 0;
+	return 1;
+}
+
+static const struct vfield rule_new_fields[] = {
+	{ .name = "code", .label = "规则编号", .type = V_STR, .required = 1, .max_len = 32, .check = vcheck_rule_code,
+	  .check_msg = "须为 2 到 32 位字母、数字、- 或 _" },
+	{ .name = "region_code", .label = "适用行政区划", .type = V_STR, .required = 1, .max_len = 9,
+	  .check = vcheck_region_code, .check_msg = "须为 6 位或 9 位区划代码" },
+	{ .name = "category", .label = "场所类别", .type = V_STR, .required = 1, .max_len = 40 },
+	{ .name = "distance_m", .label = "距离（米）", .type = V_NUM, .nullable = 1, .dmin = 1, .dmax = 2000 },
+	{ .name = "method", .label = "测量方法", .type = V_ENUM, .required = 1, .enum_vals = methods },
+	{ .name = "effect", .label = "效力", .type = V_ENUM, .required = 1, .enum_vals = effects },
+	{ .name = "source_doc", .label = "依据文件", .type = V_STR, .required = 1, .max_len = 200 },
+	{ .name = "issuer", .label = "制定机关", .type = V_STR, .nullable = 1, .max_len = 100 },
+	{ .name = "article", .label = "条款", .type = V_STR, .nullable = 1, .max_len = 50 },
+	{ .name = "quote", .label = "原文摘录", .type = V_STR, .nullable = 1, .max_len = 500, .multiline = 1 },
+	{ .name = "confidence", .label = "可信度", .type = V_ENUM, .required = 1, .enum_vals = confidences },
+	{ .name = "confirmed", .label = "管理员已核实", .type = V_BOOL },
+	{ .name = "enabled", .label = "启用", .type = V_BOOL },
+	{ .name = "effective_from", .label = "生效日期", .type = V_STR, .nullable = 1, .max_len = 10,
+	  .check = vcheck_date, .check_msg = "须为 YYYY-MM-DD" },
+	{ .name = "effective_to", .label = "失效日期", .type = V_STR, .nullable = 1, .max_len = 10, .check = vcheck_date,
+	  .check_msg = "须为 YYYY-MM-DD" },
+	{ .name = "note", .label = "备注", .type = V_STR, .nullable = 1, .max_len = 500, .multiline = 1 },
+	{ 0 },
+};
+
+static int api_rule_create(struct req *r)
+{
+	json_t *j = req_json(r);
+	if (!j)
+		return 0;
+	json_t *stages = json_object_get(j, "stages");
+	json_t *rest = json_copy(j);
+	json_object_del(rest, "stages");
+	int bad = valid_body(r, rest, rule_new_fields, 0);
+	json_decref(rest);
+	if (bad)
+		return 0;
+	char stagebuf[256];
+	if (!stages)
+		return reply_error(r, 400, "validation.required", "请选择适用学段", "stages");
+	if (stages_from_json(r, stages, stagebuf, sizeof stagebuf))
+		return 0;
+	int cat = zx_category_index(json_string_value(json_object_get(j, "category")));
+	if (cat < 0)
+		return reply_error(r, 400, "validation.enum", "场所类别不存在", "category");
+	const char *ef = json_string_value(json_object_get(j, "effective_from"));
+	const char *et = json_string_value(json_object_get(j, "effective_to"));
+	if (ef && et && strcmp(ef, et) > 0)
+		return reply_error(r, 400, "validation.range", "失效日期不能早于生效日期", "effective_to");
+	const char *region = json_string_value(json_object_get(j, "region_code"));
+	struct db *db = req_db(r);
+	char rname[128] = "", path[160] = "";
+	struct stmt *st;
+	int rc = db_prepare(db, &st, "SELECT name, path FROM regions WHERE code = $1");
+	if (rc)
+		return reply_store_error(r, rc, NULL, NULL, NULL);
+	stmt_bind_text(st, 1, region);
+	int found = stmt_step(st) == STORE_ROW;
+	if (found) {
+		snprintf(rname, sizeof rname, "%s", stmt_text(st, 0));
+		snprintf(path, sizeof path, "%s", stmt_text(st, 1));
+	}
+	stmt_finalize(st);
+	if (!found || !scope_region_ok(db, r->user, region))
+		return reply_error(r, 404, "not_found", "行政区划不存在或不在您的管辖范围内", "region_code");
+	json_t *dj = json_object_get(j, "distance_m");
+	char at[32];
+	clock_iso(at);
+	json_t *after = NULL;
+	if ((rc = db_begin(db)))
+		return reply_store_error(r, rc, NULL, NULL, NULL);
+	if ((rc = db_prepare(db, &st,
+			     "INSERT INTO zone_rules (code, region_code, jurisdiction, category, stages, distance_m, method,"
+			     " effect, source_doc, issuer, article, quote, confidence, confirmed, effective_from,"
+			     " effective_to, enabled, note, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5,"
+			     " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1, $19, $19) RETURNING id")))
+		goto fail;
+	stmt_bind_text(st, 1, json_string_value(json_object_get(j, "code")));
+	stmt_bind_text(st, 2, region);
+	stmt_bind_text(st, 3, rname);
+	stmt_bind_text(st, 4, zx_category_codes[cat]);
+	stmt_bind_text(st, 5, stagebuf);
+	if (json_is_number(dj))
+		stmt_bind_double(st, 6, json_number_value(dj));
+	else
+		stmt_bind_null(st, 6);
+	stmt_bind_text(st, 7, json_string_value(json_object_get(j, "method")));
+	stmt_bind_text(st, 8, json_string_value(json_object_get(j, "effect")));
+	static const char *const texts[] = { "source_doc", "issuer", "article", "quote" };
+	for (int i = 0; i < 4; i++) {
+		const char *v = json_string_value(json_object_get(j, texts[i]));
+		stmt_bind_text(st, 9 + i, v ? v : "");
+	}
+	stmt_bind_text(st, 13, json_string_value(json_object_get(j, "confidence")));
+	stmt_bind_int64(st, 14, json_is_true(json_object_get(j, "confirmed")));
+	stmt_bind_text(st, 15, ef);
+	stmt_bind_text(st, 16, et);
+	json_t *en = json_object_get(j, "enabled");
+	stmt_bind_int64(st, 17, en ? json_is_true(en) : 1);
+	const char *note = json_string_value(json_object_get(j, "note"));
+	stmt_bind_text(st, 18, note ? note : "");
+	stmt_bind_text(st, 19, at);
+	rc = stmt_step(st);
+	int64_t id = rc == STORE_ROW ? stmt_int64(st, 0) : 0;
+	stmt_finalize(st);
+	if (rc != STORE_ROW)
+		goto fail;
+	char ids[24], why[96];
+	snprintf(ids, sizeof ids, "%lld", (long long)id);
+	snprintf(why, sizeof why, "新增规则 %s", json_string_value(json_object_get(j, "code")));
+	struct audit_actor a;
+	audit_actor_of(r, &a);
+	int64_t pairs, changed;
+	if ((rc = zone_rule_get(db, NULL, id, &after)) ||
+	    (rc = zone_rule_version(db, id, 1, after, r->user->username, at)) ||
+	    (rc = audit_write(r, "create", "zone_rule", ids, NULL, after)) ||
+	    (rc = zone_recompute(db, &a, path, why, 0, &pairs, &changed)) || (rc = db_commit(db)))
+		goto fail;
+	return reply_json(r, 201, after);
+fail:
+	if (db_in_tx(db))
+		db_rollback(db);
+	zone_rules_rolled_back(db);
+	json_decref(after);
+	return reply_store_error(r, rc, "zone.rule_code_taken", "规则编号已存在", "code");
 }
 
 const struct route zone_routes[] = {
@@ -1099,6 +1236,8 @@ const struct route zone_routes[] = {
 	{ .method = "POST", .pattern = "/api/zone/recompute", .handler = api_recompute, .perm = "zone.recompute",
 	  .body_max = 4 * 1024 },
 	{ .method = "GET", .pattern = "/api/zone/rules", .handler = api_rules, .perm = "zone.read" },
+	{ .method = "POST", .pattern = "/api/zone/rules", .handler = api_rule_create, .perm = "zone.rules",
+	  .body_max = 16 * 1024 },
 	{ .method = "GET", .pattern = "/api/zone/rules/:id", .handler = api_rule, .perm = "zone.read" },
 	{ .method = "PATCH", .pattern = "/api/zone/rules/:id", .handler = api_rule_patch, .perm = "zone.rules",
 	  .body_max = 16 * 1024 },

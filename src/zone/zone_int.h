@@ -29,6 +29,8 @@ int zone_follow(struct db *db);
  * the index afresh from the database (for records written by other tools). */
 int zone_recompute(struct db *db, const struct audit_actor *a, const char *region_path, const char *why, int reload,
 		   int64_t *pairs, int64_t *changed);
+/* After a rolled-back rule change: the index takes the stored rules again. */
+void zone_rules_rolled_back(struct db *db);
 int zone_set_walking(int64_t school_id, int64_t venue_id, double metres);
 
 /* A rule as JSON (p NULL: no scope). STORE_NOTFOUND when absent. */

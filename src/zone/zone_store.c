@@ -667,6 +667,14 @@ out:
 	return rc;
 }
 
+void zone_rules_rolled_back(struct db *db)
+{
+	pthread_mutex_lock(&zl);
+	if (Z && load_rules(db))
+		log_warn("zone: reloading the rules after a rollback failed: %s", db_errmsg(db));
+	pthread_mutex_unlock(&zl);
+}
+
 int zone_set_walking(int64_t school_id, int64_t venue_id, double metres)
 {
 	pthread_mutex_lock(&zl);

@@ -277,3 +277,38 @@ def test_effective_dates_decide_whether_a_rule_applies(t):
                      "effective_to")
     finally:
         assert t.admin.patch("/api/zone/rules/%d" % loc["id"], {"enabled": False}).status == 200
+
+
+def test_an_administrator_adds_a_local_rule_for_his_county(t):
+    s = setup(t)
+    body = {"code": "L-SFX-TOB", "region_code": COUNTY, "category": "烟草零售", "stages": ["小学", "初中"],
+            "distance_m": 50, "method": "gate_radius", "effect": "禁止",
+            "source_doc": "《示范县烟草制品零售点合理布局规划》", "issuer": "示范县烟草专卖局", "confidence": "V",
+            "enabled": False}
+    for field, bad in (("code", "坏 编号"), ("category", "军火"), ("method", "by_car"), ("confidence", "X"),
+                       ("distance_m", 0), ("stages", [])):
+        b = dict(body)
+        b[field] = bad
+        expect_error(t.admin.post("/api/zone/rules", b), 400, None, field)
+    b = dict(body)
+    del b["source_doc"]
+    expect_error(t.admin.post("/api/zone/rules", b), 400, "validation.required", "source_doc")
+    # a township coordinator has no rule permission; the county is outside a township's reach anyway
+    expect_error(s["a"].post("/api/zone/rules", body), 403)
+    r = t.admin.post("/api/zone/rules", body)
+    assert r.status == 201 and r.json["category"] == "tobacco" and r.json["jurisdiction"] == "示范县", r
+    expect_error(t.admin.post("/api/zone/rules", body), 409, "zone.rule_code_taken", "code")
+    rid = r.json["id"]
+    assert t.admin.get("/api/zone/rules/%d/versions" % rid).json["items"][0]["version"] == 1
+    # enabled: a tobacco shop 20 m from a primary school's pupils' gate is 禁止
+    school = primary_school(t, region=TOWN_B)
+    gate = offset(school["lat"], school["lon"], -40, 0)
+    assert t.admin.patch("/api/schools/%d" % school["id"], {
+        "entrances": [{"lat": gate[0], "lon": gate[1], "name": "北门", "pupils": True}]}).status == 200
+    v = new_venue(t, *offset(gate[0], gate[1], -20, 0), category="tobacco", region=TOWN_B)
+    assert t.admin.patch("/api/zone/rules/%d" % rid, {"enabled": True}).status == 200
+    f = finding_of(t.admin, school["id"], v["id"])
+    assert f["rule_code"] == "L-SFX-TOB" and f["verdict"] == "禁止" and f["method"] == "gate_radius", f
+    assert abs(f["distance_m"] - 20) < 0.5
+    assert t.admin.patch("/api/zone/rules/%d" % rid, {"enabled": False}).status == 200
+    assert finding_of(t.admin, school["id"], v["id"])["rule_code"] == "Z-M59-TOB"
