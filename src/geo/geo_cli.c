@@ -219,7 +219,7 @@ static int cmd_convert(int argc, char **argv)
 	}
 	enum geo_crs from = GEO_WGS84, to = GEO_WGS84;
 	int have_from = 0, have_to = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		int is_from = !strcmp(argv[i], "--from"), is_to = !strcmp(argv[i], "--to");
 		if (!is_from && !is_to) {
 			fprintf(stderr, "xiaoan geo convert: 不认识的参数 '%s'（xiaoan geo convert --help）\n", argv[i]);
@@ -230,7 +230,6 @@ static int cmd_convert(int argc, char **argv)
 			return 2;
 		}
 		*(is_from ? &have_from : &have_to) = 1;
-		i++;
 	}
 	if (!have_from || !have_to) {
 		fprintf(stderr, "xiaoan geo convert: 须同时给出 --from 和 --to（xiaoan geo convert --help）\n");

@@ -144,16 +144,45 @@ static double seg_dist2(double ax, double ay, double bx, double by)
 	return x * x + y * y;
 }
 
+/* 1 when the ray from (lat, lon) towards +lon crosses the ring an odd
+ * number of times. geo_in_area() and geo_dist_to_area() share it, so a
+ * point on an edge gets the same answer from both. */
+static int ring_odd(const struct geo_ring *ring, double lat, double lon)
+{
+	int odd = 0;
+	for (int i = 0, j = ring->n - 1; i < ring->n; j = i++) {
+		struct geo_pt u = ring->pt[j], v = ring->pt[i];
+		if ((u.lat > lat) != (v.lat > lat) && lon < u.lon + (lat - u.lat) * (v.lon - u.lon) / (v.lat - u.lat))
+			odd ^= 1;
+	}
+	return odd;
+}
+
+static int poly_in(const struct geo_poly *poly, double lat, double lon)
+{
+	int odd = 0;
+	for (int r = 0; r < poly->nrings; r++)
+		odd ^= ring_odd(&poly->ring[r], lat, lon);
+	return odd;
+}
+
+static int in_box(const struct geo_area *a, double lat, double lon)
+{
+	return lat >= a->min_lat && lat <= a->max_lat && lon >= a->min_lon && lon <= a->max_lon;
+}
+
 double geo_dist_to_area(const struct geo_area *a, double lat, double lon)
 {
 	if (!a || a->npolys <= 0)
 		return INFINITY;
+	int box = in_box(a, lat, lon);
 	struct local l;
 	local_init(&l, lat, lon);
 	double best = INFINITY;
 	for (int p = 0; p < a->npolys; p++) {
 		const struct geo_poly *poly = &a->poly[p];
-		int odd = 0; /* crossings of the ray +x from the query point, all rings */
+		if (box && poly_in(poly, lat, lon))
+			return 0;
 		for (int r = 0; r < poly->nrings; r++) {
 			const struct geo_ring *ring = &poly->ring[r];
 			if (ring->n < 1)
@@ -166,36 +195,21 @@ double geo_dist_to_area(const struct geo_area *a, double lat, double lon)
 				double d2 = seg_dist2(px, py, cx, cy);
 				if (d2 < best)
 					best = d2;
-				if ((py > 0) != (cy > 0) && px + (0 - py) * (cx - px) / (cy - py) > 0)
-					odd ^= 1;
 				px = cx;
 				py = cy;
 			}
 		}
-		if (odd)
-			return 0;
 	}
 	return sqrt(best);
 }
 
 int geo_in_area(const struct geo_area *a, double lat, double lon)
 {
-	if (!a || lat < a->min_lat || lat > a->max_lat || lon < a->min_lon || lon > a->max_lon)
+	if (!a || !in_box(a, lat, lon))
 		return 0;
-	for (int p = 0; p < a->npolys; p++) {
-		int odd = 0;
-		for (int r = 0; r < a->poly[p].nrings; r++) {
-			const struct geo_ring *ring = &a->poly[p].ring[r];
-			for (int i = 0, j = ring->n - 1; i < ring->n; j = i++) {
-				struct geo_pt u = ring->pt[j], v = ring->pt[i];
-				if ((u.lat > lat) != (v.lat > lat) &&
-				    lon < u.lon + (lat - u.lat) * (v.lon - u.lon) / (v.lat - u.lat))
-					odd ^= 1;
-			}
-		}
-		if (odd)
+	for (int p = 0; p < a->npolys; p++)
+		if (poly_in(&a->poly[p], lat, lon))
 			return 1;
-	}
 	return 0;
 }
 
