@@ -18,8 +18,9 @@ struct buf;
 /* Data rows per file (the header row comes on top of these). */
 #define TABLE_MAX_ROWS 100000
 #define TABLE_MAX_COLS 256
-/* Bytes per cell, UTF-8, without the terminating NUL. */
-#define TABLE_MAX_CELL 4096
+/* Bytes per cell, UTF-8, without the terminating NUL: Excel's own limit
+ * (32 767 characters), enough for a campus boundary of 1 000 vertices as WKT. */
+#define TABLE_MAX_CELL 32767
 /*
  * Cells per file, counting the empty cells that pad ragged rows. An xlsx
  * cell reference like r="IV7" creates 256 cells out of a dozen bytes, so

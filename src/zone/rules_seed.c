@@ -119,7 +119,7 @@ const struct rule_seed rule_seeds[] = {
 	{ "L-WN-TOB", "", "万宁市", "tobacco", MINORS, 80, "walking", "禁止",
 	  "《万宁市烟草制品零售点合理布局规划（征求意见稿）》", "万宁市烟草专卖局", "", "", "草案", NULL, 0,
 	  "征求意见稿，未生效。" },
-	{ NULL },
+	{ .code = NULL },
 };
 
 int rule_seed_to_zx(const struct rule_seed *s, struct zx_rule *r)

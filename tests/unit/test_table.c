@@ -288,7 +288,7 @@ static void test_csv_limits(void **state)
 	for (int i = 0; i < TABLE_MAX_CELL; i++)
 		buf_putc(&b, 'y');
 	buf_puts(&b, "\"\n");
-	read_fails(b.data, b.len, TABLE_CSV, 3, "第 3 行：单元格超过 4096 字节");
+	read_fails(b.data, b.len, TABLE_CSV, 3, "第 3 行：单元格超过 32767 字节");
 
 	/* columns */
 	buf_reset(&b);
@@ -723,7 +723,7 @@ static void test_xlsx_hostile_files(void **state)
 		buf_putc(&row, 'x');
 	buf_puts(&row, "</t></is></c></row>");
 	x = make_xlsx(row.data, NULL, &n);
-	read_fails(x, n, TABLE_XLSX, 2, "单元格超过 4096 字节");
+	read_fails(x, n, TABLE_XLSX, 2, "单元格超过 32767 字节");
 	free(x);
 	x = make_xlsx("<row r=\"5\"><c r=\"IW5\"><v>1</v></c></row>", NULL, &n);
 	read_fails(x, n, TABLE_XLSX, 5, "超过 256 列");
