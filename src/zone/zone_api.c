@@ -403,7 +403,7 @@ static int query_page(struct req *r, int64_t *page, int64_t *per)
 {
 	double p, n;
 	if (query_num(r, "page", 1, 1000000, 1, &p, "页码须为正整数") ||
-	    query_num(r, "per_page", 1, 500, 20, &n, "每页条数须为 1 到 500"))
+	    query_num(r, "page_size", 1, 500, 20, &n, "每页条数须为 1 到 500"))
 		return -1;
 	*page = (int64_t)p, *per = (int64_t)n;
 	return 0;
@@ -455,7 +455,7 @@ static int api_findings(struct req *r)
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	}
 	return reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-					    (json_int_t)page, "per_page", (json_int_t)per));
+					    (json_int_t)page, "page_size", (json_int_t)per));
 }
 
 static int api_finding_stats(struct req *r)
@@ -826,7 +826,7 @@ static int api_rules(struct req *r)
 		json_array_append_new(items, rule_json(st));
 	stmt_finalize(st);
 	return reply_json(r, 200, json_pack("{s:o,s:I,s:i,s:i}", "items", items, "total",
-					    (json_int_t)json_array_size(items), "page", 1, "per_page",
+					    (json_int_t)json_array_size(items), "page", 1, "page_size",
 					    (int)json_array_size(items)));
 }
 

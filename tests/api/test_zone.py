@@ -41,7 +41,7 @@ def primary_school(t, region=TOWN_A, with_boundary=False):
 
 
 def findings(c, **q):
-    r = c.get(xa.q("/api/zone/findings", per_page=500, **q))
+    r = c.get(xa.q("/api/zone/findings", page_size=500, **q))
     assert r.status == 200, r
     return r.json["items"]
 

@@ -7,8 +7,7 @@
 //   list.failure, list.load(keepPage), list.search(), list.reset(),
 //   list.onSort({prop, order}), list.defaultSort, list.filterQuery()
 //
-// The page size goes out as page_size (the school registry's name) and
-// per_page (the surroundings' name) so either server side understands it.
+// The page size goes out as page_size, as every list of the API takes it.
 import { ref, reactive } from 'vue'
 import { useRoute, useRouter } from 'vue-router'
 import { ElMessage } from 'element-plus'
@@ -56,7 +55,7 @@ export function useList(path, filters, { sortKey = (p) => p, pageSize: size0 = 2
     loading.value = true
     failure.value = ''
     try {
-      const r = await api.get(path, { ...query, per_page: pageSize.value })
+      const r = await api.get(path, { ...query, page_size: pageSize.value })
       if (mine !== seq) return
       rows.value = r.items
       total.value = r.total
