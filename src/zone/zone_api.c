@@ -17,6 +17,7 @@
 #include "core/router.h"
 #include "core/valid.h"
 #include "geo/coord.h"
+#include "io/regkit.h"
 #include "store/store.h"
 #include "zone/rules_seed.h"
 #include "zone/zone_int.h"
@@ -30,19 +31,6 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int parse_id(struct req *r, int64_t *id)
-{
-	const char *s = req_param(r, "id");
-	char *end = NULL;
-	errno = 0;
-	long long v = s && *s >= '1' && *s <= '9' ? strtoll(s, &end, 10) : 0;
-	if (v <= 0 || errno || !end || *end) {
-		reply_not_found(r);
-		return -1;
-	}
-	*id = v;
-	return 0;
-}
 
 /* A number query argument in [lo, hi]; dflt when absent. */
 static int query_num(struct req *r, const char *name, double lo, double hi, double dflt, double *out, const char *msg)
@@ -140,7 +128,7 @@ static int api_surroundings(struct req *r)
 {
 	int64_t id;
 	double radius;
-	if (parse_id(r, &id) || query_num(r, "radius", 1, 2000, zone_radius(), &radius, "半径须为 1 到 2000 米"))
+	if (rk_parse_id(r, &id) || query_num(r, "radius", 1, 2000, zone_radius(), &radius, "半径须为 1 到 2000 米"))
 		return 0;
 	struct db *db = req_db(r);
 	struct sqlb b;
@@ -515,7 +503,7 @@ static int finding_get(struct db *db, const struct principal *p, int64_t id, jso
 static int api_finding(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	struct db *db = req_db(r);
 	json_t *f;
@@ -549,7 +537,7 @@ enum review { REV_CONFIRM, REV_EXEMPT, REV_MEASURE };
 static int review(struct req *r, enum review what)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	json_t *j = req_json(r);
 	if (!j || valid_body(r, j, review_fields, 1))
@@ -833,7 +821,7 @@ static int api_rules(struct req *r)
 static int api_rule(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	json_t *j;
 	int rc = zone_rule_get(req_db(r), r->user, id, &j);
@@ -845,7 +833,7 @@ static int api_rule(struct req *r)
 static int api_rule_versions(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	struct db *db = req_db(r);
 	json_t *cur;
@@ -919,7 +907,7 @@ static int stages_from_json(struct req *r, json_t *a, char *out, size_t len)
 static int api_rule_patch(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	json_t *j = req_json(r);
 	if (!j)
