@@ -27,7 +27,7 @@
 # BENCH_API=0 skips the API part, BENCH_API_ROUNDS (2000), BENCH_NO_BUILD=1
 # uses the binaries as they are, BENCH_KEEP=1 keeps the temp dir, TMPDIR
 # chooses the disk. County alone takes seconds; with the province about a
-# minute (PostGIS's plain join most of it); the nation about another.
+# minute (PostGIS's plain join most of it); the nation a few minutes.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
