@@ -27,6 +27,7 @@
 #include "geo/coord.h"
 #include "geo/geom.h"
 #include "io/importer.h"
+#include "io/regkit.h"
 #include "schools/schools.h"
 #include "schools/schools_int.h"
 #include "store/store.h"
@@ -274,7 +275,7 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 	char name[256];
 	const char *region = json_string_value(json_object_get(rec, "region_code"));
 	if (changed(base, rec, "region_code")) {
-		if ((rc = school_store_region(db, region, name, sizeof name)) == STORE_NOTFOUND) {
+		if ((rc = rk_region_usable(db, region, name, sizeof name)) == STORE_NOTFOUND) {
 			rc = verr_set(e, "school.region_unknown", "region_code", "所属乡镇（街道）须为已登记的县级或乡镇（街道）区划");
 			goto out;
 		}
@@ -304,7 +305,7 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 				json_object_set_new(rec, units[i].name_key, json_null());
 			continue;
 		}
-		rc = school_store_unit(db, json_integer_value(v), name, sizeof name);
+		rc = rk_unit_usable(db, json_integer_value(v), name, sizeof name);
 		if (rc == STORE_NOTFOUND) {
 			rc = verr_set(e, "school.unit_unknown", units[i].field, units[i].msg);
 			goto out;
@@ -420,17 +421,9 @@ static int parse_filter(struct req *r, struct school_filter *f)
 	if (query_value(r, "stage", "stage", &f->stage) || query_value(r, "ownership", "ownership", &f->ownership) ||
 	    query_value(r, "status", "status", &f->status))
 		return -1;
-	const char *v = req_query(r, "region");
-	if (v && *v) {
-		if (!vcheck_region_code(v))
-			return reply_error(r, 400, "validation.format", "所属乡镇（街道）须为 6 位或 9 位区划代码", "region"), -1;
-		int rc = school_store_region_exists(req_db(r), v);
-		if (rc == STORE_NOTFOUND)
-			return reply_error(r, 400, "school.region_unknown", "所属乡镇（街道）不存在", "region"), -1;
-		if (rc)
-			return reply_store_error(r, rc, NULL, NULL, NULL), -1;
-		f->region = v;
-	}
+	if (rk_query_region(r, "region", "school", &f->region))
+		return -1;
+	const char *v;
 	if ((v = req_query(r, "q")) && *v) {
 		struct verr e;
 		json_t *j;
@@ -749,30 +742,6 @@ struct import_ctx {
 	json_t *units;   /* text → id as {"id":N}, or an integer: 0 unknown, 1 ambiguous */
 };
 
-/* Resolves a name-or-code cell through cache; *hit is borrowed. */
-static int resolve_cached(struct req *r, json_t *cache, const char *text, int region, json_t **hit)
-{
-	if ((*hit = json_object_get(cache, text)))
-		return 0;
-	json_t *v;
-	if (region) {
-		char code[16];
-		int rc = school_store_region_find(req_db(r), r->user, text, code);
-		if (rc < 0 && rc != STORE_NOTFOUND)
-			return rc;
-		v = rc == 0 ? json_string(code) : json_integer(rc == 1);
-	} else {
-		int64_t id = 0;
-		int rc = school_store_unit_find(req_db(r), text, &id);
-		if (rc < 0 && rc != STORE_NOTFOUND)
-			return rc;
-		v = rc == 0 ? json_pack("{s:I}", "id", (json_int_t)id) : json_integer(rc == 1);
-	}
-	json_object_set_new(cache, text, v);
-	*hit = v;
-	return 0;
-}
-
 /* 1 when a cell names what base already links to: an export re-imports
  * cleanly even where a township or station name is not unique. */
 static int names_base(json_t *base, const char *name_key, const char *text)
@@ -810,7 +779,7 @@ static int import_resolve(struct req *r, void *vctx, json_t *row, enum io_action
 	if (text && names_base(base, "region_name", text)) {
 		json_object_set(row, "region_code", json_object_get(base, "region_code"));
 	} else if (text) {
-		if ((rc = resolve_cached(r, c->regions, text, 1, &hit)))
+		if ((rc = rk_resolve_cached(r, c->regions, text, 1, &hit)))
 			goto out;
 		if (!json_is_string(hit)) {
 			e->code = "school.region_unknown";
@@ -828,7 +797,7 @@ static int import_resolve(struct req *r, void *vctx, json_t *row, enum io_action
 	if (text && names_base(base, "police_unit_name", text)) {
 		json_object_set(row, "police_unit_id", json_object_get(base, "police_unit_id"));
 	} else if (text) {
-		if ((rc = resolve_cached(r, c->units, text, 0, &hit)))
+		if ((rc = rk_resolve_cached(r, c->units, text, 0, &hit)))
 			goto out;
 		if (!json_is_object(hit)) {
 			e->code = "school.unit_unknown";

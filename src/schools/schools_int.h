@@ -4,9 +4,9 @@
  *
  * A school travels as a JSON object: the stored fields by their API names
  * (strings "" when empty, numbers or null), plus id, region_name,
- * police_unit_name, created_at and updated_at when read back. The store
- * reads regions and units only to name them and to resolve what a user
- * typed; it never writes them.
+ * police_unit_name, created_at and updated_at when read back. Regions and
+ * units are read through io/regkit.h, to name them and to resolve what a
+ * user typed; the school module never writes them.
  */
 #ifndef XIAOAN_SCHOOLS_INT_H
 #define XIAOAN_SCHOOLS_INT_H
@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "geo/coord.h"
+#include "io/regkit.h"
 
 struct db;
 struct principal;
@@ -62,22 +63,6 @@ int school_store_find_code(struct db *db, const char *code, int64_t *id, int *de
 int school_store_insert(struct db *db, json_t *rec, const char *at, int64_t *id);
 int school_store_update(struct db *db, int64_t id, json_t *rec, const char *at);
 int school_store_delete(struct db *db, int64_t id, const char *at);
-
-/* A county or township a school may belong to: enabled, level county or
- * township. Writes its name. STORE_NOTFOUND otherwise. */
-int school_store_region(struct db *db, const char *code, char *name, size_t namelen);
-/* Any region by code (for the list's filter). */
-int school_store_region_exists(struct db *db, const char *code);
-/* Resolves what a file says in the township column (a code, or a name
- * unique among the regions p may use) into code[16]. Returns 0,
- * STORE_NOTFOUND, 1 when the name is ambiguous, or a store error. */
-int school_store_region_find(struct db *db, const struct principal *p, const char *text, char code[16]);
-
-/* An enabled unit by id; writes its name. STORE_NOTFOUND otherwise. */
-int school_store_unit(struct db *db, int64_t id, char *name, size_t namelen);
-/* Resolves a unit code or name into *id: 0, STORE_NOTFOUND, 1 when the name
- * is ambiguous, or a store error. */
-int school_store_unit_find(struct db *db, const char *text, int64_t *id);
 
 /*--- geometry (schools_geom.c) ---*/
 
