@@ -206,6 +206,9 @@ void rk_row_read(struct stmt *st, int first, const struct rk_col *cols, size_t n
 		case RK_TEXT:
 			v = json_string(t ? t : "");
 			break;
+		case RK_NTEXT:
+			v = t ? json_string(t) : json_null();
+			break;
 		case RK_JSON:
 			v = t ? json_loads(t, 0, NULL) : NULL;
 			if (!v)
@@ -234,10 +237,13 @@ static void bind_col(struct sqlb *b, const struct rk_col *c, json_t *rec, char *
 	case RK_TEXT:
 		sqlb_text(b, json_is_string(v) ? json_string_value(v) : "");
 		break;
+	case RK_NTEXT:
+		sqlb_text(b, json_is_string(v) ? json_string_value(v) : NULL);
+		break;
 	case RK_JSON:
 		/* 15 significant digits: 7 decimals of a coordinate read back exactly */
-		*owned = json_dumps(json_is_array(v) || json_is_object(v) ? v : json_array(),
-				    JSON_COMPACT | JSON_REAL_PRECISION(15));
+		*owned = json_is_array(v) || json_is_object(v) ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15))
+							       : strdup("[]");
 		if (!*owned)
 			abort();
 		sqlb_text(b, *owned);

@@ -88,6 +88,7 @@ void rk_sql_region_subtree(struct sqlb *b, const char *col, const char *region_c
 
 enum rk_ctype {
 	RK_TEXT,  /* NOT NULL text: JSON null is stored as "" and read back as "" */
+	RK_NTEXT, /* nullable text: a JSON string, else NULL (read back as null) */
 	RK_INT,   /* nullable integer */
 	RK_REAL,  /* nullable double */
 	RK_BOOL,  /* 0/1 */

@@ -145,8 +145,9 @@ static json_t *school_defaults(void)
 /* 1 when a and b store the same values. */
 static int same_record(json_t *a, json_t *b)
 {
-	for (const char *const *k = school_stored; *k; k++) {
-		json_t *x = json_object_get(a, *k), *y = json_object_get(b, *k);
+	for (size_t i = 0; i < school_ncols; i++) {
+		const char *k = school_cols[i].name;
+		json_t *x = json_object_get(a, k), *y = json_object_get(b, k);
 		if (json_is_number(x) && json_is_number(y)) {
 			if (fabs(json_number_value(x) - json_number_value(y)) > 1e-9)
 				return 0;
@@ -230,14 +231,15 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 	json_t *rec = base ? json_deep_copy(base) : school_defaults();
 	int rc = 0;
 	*out = NULL;
-	for (const char *const *k = school_stored; *k; k++) {
-		json_t *v = json_object_get(in, *k);
-		if (!v || geom_field(*k))
+	for (size_t i = 0; i < school_ncols; i++) {
+		const char *k = school_cols[i].name;
+		json_t *v = json_object_get(in, k);
+		if (!v || geom_field(k))
 			continue;
-		if (json_is_null(v) && text_field(*k))
-			json_object_set_new(rec, *k, json_string(""));
+		if (json_is_null(v) && text_field(k))
+			json_object_set_new(rec, k, json_string(""));
 		else
-			json_object_set(rec, *k, v);
+			json_object_set(rec, k, v);
 	}
 
 	/* 纬度/经度: together or not at all; stored in WGS84 to 1e-7° (1 cm) */

@@ -341,12 +341,6 @@ char *school_boundary_text(json_t *rec)
 	return json_is_array(coords) ? json_dumps(coords, DUMP_FLAGS) : NULL;
 }
 
-char *school_entrances_text(json_t *rec)
-{
-	json_t *en = json_object_get(rec, "entrances");
-	return json_is_array(en) ? json_dumps(en, DUMP_FLAGS) : strdup("[]");
-}
-
 void school_geom_export(json_t *rec)
 {
 	json_t *coords = json_object_get(json_object_get(rec, "boundary"), "coordinates");

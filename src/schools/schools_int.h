@@ -21,8 +21,9 @@
 struct db;
 struct principal;
 
-/* The stored fields, in the schools table's order (also the audit's). */
-extern const char *const school_stored[];
+/* The stored columns, in the schools table's order (also the audit's). */
+extern const struct rk_col school_cols[];
+extern const size_t school_ncols;
 
 /* List filters; NULL / 0 = not filtered. Values were validated. */
 struct school_filter {
@@ -80,10 +81,9 @@ int school_geom_prepare(json_t *in, json_t *rec, enum geo_crs crs, int allow_out
  * may be NULL). */
 void school_geom_from_row(json_t *rec, const char *boundary, const char *entrances);
 
-/* The texts to store: the boundary's coordinates (NULL when none) and the
- * entrances array. malloc'd. */
+/* The text to store of the boundary: its coordinates (NULL when none).
+ * malloc'd. */
 char *school_boundary_text(json_t *rec);
-char *school_entrances_text(json_t *rec);
 
 /* Adds "boundary_wkt" and "entrances_text" (the export's cells) to rec when
  * it has a boundary / entrances. */

@@ -20,47 +20,38 @@
 
 /*--- the columns ---*/
 
-/* C_GEOM: the boundary, C_JSON: the entrances; both text columns that
- * schools_geom.c turns into the record's values and back */
-enum ctype { C_TEXT, C_INT, C_REAL, C_BOOL, C_GEOM, C_JSON };
-
-static const struct {
-	const char *name;
-	enum ctype type;
-} cols[] = {
-	{ "name", C_TEXT },
-	{ "code", C_TEXT },
-	{ "stage", C_TEXT },
-	{ "ownership", C_TEXT },
-	{ "boarding", C_BOOL },
-	{ "region_code", C_TEXT },
-	{ "address", C_TEXT },
-	{ "lat", C_REAL },
-	{ "lon", C_REAL },
-	{ "enrollment", C_INT },
-	{ "staff_count", C_INT },
-	{ "guard_count", C_INT },
-	{ "principal_name", C_TEXT },
-	{ "principal_phone", C_TEXT },
-	{ "safety_officer_name", C_TEXT },
-	{ "safety_officer_phone", C_TEXT },
-	{ "legal_vp_name", C_TEXT },
-	{ "legal_vp_unit", C_TEXT },
-	{ "legal_vp_phone", C_TEXT },
-	{ "police_unit_id", C_INT },
-	{ "unit_id", C_INT },
-	{ "status", C_TEXT },
-	{ "boundary", C_GEOM },
-	{ "entrances", C_JSON },
+/* In the schools table's order (also the audit's). The last two are the
+ * geometry: the boundary stored as its coordinates' text (stored() makes
+ * it), the entrances as a JSON array; row_json() leaves both to
+ * school_geom_from_row(). */
+const struct rk_col school_cols[] = {
+	{ "name", RK_TEXT },
+	{ "code", RK_TEXT },
+	{ "stage", RK_TEXT },
+	{ "ownership", RK_TEXT },
+	{ "boarding", RK_BOOL },
+	{ "region_code", RK_TEXT },
+	{ "address", RK_TEXT },
+	{ "lat", RK_REAL },
+	{ "lon", RK_REAL },
+	{ "enrollment", RK_INT },
+	{ "staff_count", RK_INT },
+	{ "guard_count", RK_INT },
+	{ "principal_name", RK_TEXT },
+	{ "principal_phone", RK_TEXT },
+	{ "safety_officer_name", RK_TEXT },
+	{ "safety_officer_phone", RK_TEXT },
+	{ "legal_vp_name", RK_TEXT },
+	{ "legal_vp_unit", RK_TEXT },
+	{ "legal_vp_phone", RK_TEXT },
+	{ "police_unit_id", RK_INT },
+	{ "unit_id", RK_INT },
+	{ "status", RK_TEXT },
+	{ "boundary", RK_NTEXT },
+	{ "entrances", RK_JSON },
 };
-#define NCOLS (sizeof cols / sizeof cols[0])
-
-const char *const school_stored[] = {
-	"name", "code", "stage", "ownership", "boarding", "region_code", "address", "lat", "lon", "enrollment",
-	"staff_count", "guard_count", "principal_name", "principal_phone", "safety_officer_name",
-	"safety_officer_phone", "legal_vp_name", "legal_vp_unit", "legal_vp_phone", "police_unit_id", "unit_id",
-	"status", "boundary", "entrances", NULL,
-};
+const size_t school_ncols = sizeof school_cols / sizeof school_cols[0];
+#define NCOLS ((int)(sizeof school_cols / sizeof school_cols[0]))
 
 /* the data scope of a school row: its township, its own unit, its police
  * station, itself */
@@ -72,12 +63,8 @@ static const struct scope_cols school_scope = {
 static void select_head(struct sqlb *b)
 {
 	sqlb_add(b, "SELECT ");
-	for (size_t i = 0; i < NCOLS; i++) {
-		sqlb_add(b, "s.");
-		sqlb_add(b, cols[i].name);
-		sqlb_add(b, ", ");
-	}
-	sqlb_add(b, "s.id, r.name, pu.name, s.created_at, s.updated_at, s.deleted_at"
+	rk_sql_cols(b, school_cols, school_ncols, "s");
+	sqlb_add(b, ", s.id, r.name, pu.name, s.created_at, s.updated_at, s.deleted_at"
 		    " FROM schools s LEFT JOIN regions r ON r.code = s.region_code"
 		    " LEFT JOIN units pu ON pu.id = s.police_unit_id");
 }
@@ -85,70 +72,27 @@ static void select_head(struct sqlb *b)
 static json_t *row_json(struct stmt *st)
 {
 	json_t *o = json_object();
-	int i;
-	for (i = 0; i < (int)NCOLS; i++) {
-		json_t *v;
-		if (cols[i].type == C_GEOM || cols[i].type == C_JSON)
-			continue; /* below, together */
-		if (cols[i].type == C_TEXT)
-			v = json_string(stmt_text(st, i) ? stmt_text(st, i) : "");
-		else if (stmt_is_null(st, i))
-			v = json_null();
-		else if (cols[i].type == C_BOOL)
-			v = json_boolean(stmt_int64(st, i) != 0);
-		else if (cols[i].type == C_INT)
-			v = json_integer((json_int_t)stmt_int64(st, i));
-		else
-			v = json_real(stmt_double(st, i));
-		json_object_set_new(o, cols[i].name, v);
-	}
+	int i = NCOLS;
+	const char *t;
+	rk_row_read(st, 0, school_cols, school_ncols - 2, o);
 	school_geom_from_row(o, stmt_text(st, NCOLS - 2), stmt_text(st, NCOLS - 1));
 	json_object_set_new(o, "id", json_integer((json_int_t)stmt_int64(st, i)));
-	json_object_set_new(o, "region_name", json_string(stmt_text(st, i + 1) ? stmt_text(st, i + 1) : ""));
-	json_object_set_new(o, "police_unit_name", stmt_text(st, i + 2) ? json_string(stmt_text(st, i + 2)) : json_null());
-	json_object_set_new(o, "created_at", json_string(stmt_text(st, i + 3) ? stmt_text(st, i + 3) : ""));
-	json_object_set_new(o, "updated_at", json_string(stmt_text(st, i + 4) ? stmt_text(st, i + 4) : ""));
+	json_object_set_new(o, "region_name", json_string((t = stmt_text(st, i + 1)) ? t : ""));
+	json_object_set_new(o, "police_unit_name", (t = stmt_text(st, i + 2)) ? json_string(t) : json_null());
+	json_object_set_new(o, "created_at", json_string((t = stmt_text(st, i + 3)) ? t : ""));
+	json_object_set_new(o, "updated_at", json_string((t = stmt_text(st, i + 4)) ? t : ""));
 	return o;
 }
 
-/* Binds one stored field of rec. Text columns are NOT NULL: null is "".
- * The texts made for C_GEOM and C_JSON go into hold[i] (sqlb does not copy
- * them); free them with free_held() once the statement has run. */
-static void bind_col(struct sqlb *b, size_t i, json_t *rec, char **hold)
+/* rec as the table stores it (a new reference): the boundary as the text
+ * of its coordinates, NULL when there is none. */
+static json_t *stored(json_t *rec)
 {
-	json_t *v = json_object_get(rec, cols[i].name);
-	switch (cols[i].type) {
-	case C_GEOM:
-		sqlb_text(b, hold[i] = school_boundary_text(rec));
-		break;
-	case C_JSON:
-		sqlb_text(b, hold[i] = school_entrances_text(rec));
-		break;
-	case C_TEXT:
-		sqlb_text(b, json_is_string(v) ? json_string_value(v) : "");
-		break;
-	case C_BOOL:
-		sqlb_int(b, json_is_true(v));
-		break;
-	case C_INT:
-		if (json_is_integer(v))
-			sqlb_int(b, json_integer_value(v));
-		else
-			sqlb_text(b, NULL);
-		break;
-	case C_REAL:
-		if (json_is_number(v))
-			sqlb_double(b, json_number_value(v));
-		else
-			sqlb_text(b, NULL);
-		break;
-	}
-}
-
-static void free_held(char **hold)
-{
-	for (size_t i = 0; i < NCOLS; i++)
-		free(hold[i]);
+	json_t *row = json_copy(rec);
+	char *text = school_boundary_text(rec);
+	json_object_set_new(row, "boundary", text ? json_string(text) : json_null());
+	free(text);
+	return row;
 }
 
 /*--- lists ---*/
@@ -169,15 +113,11 @@ const char *school_sort_sql(const char *api_name)
  * pattern the builder points to; free it after the statement is done. */
 static void where(struct sqlb *b, const struct principal *p, const struct school_filter *f, char **pattern)
 {
+	static const char *const text_cols[] = { "s.name", "s.code", NULL };
 	*pattern = NULL;
 	sqlb_add(b, " WHERE s.deleted_at IS NULL");
-	if (f->region) {
-		/* the region and its subtree, by materialised path */
-		sqlb_add(b, " AND s.region_code IN (SELECT code FROM regions WHERE path LIKE"
-			    " (SELECT path FROM regions WHERE code = ");
-		sqlb_text(b, f->region);
-		sqlb_add(b, ") || '%')");
-	}
+	if (f->region)
+		rk_sql_region_subtree(b, "s.region_code", f->region);
 	if (f->stage) {
 		sqlb_add(b, " AND s.stage = ");
 		sqlb_text(b, f->stage);
@@ -191,26 +131,8 @@ static void where(struct sqlb *b, const struct principal *p, const struct school
 		sqlb_text(b, f->status);
 	}
 	if (f->q) {
-		size_t n = strlen(f->q);
-		char *pat = malloc(2 * n + 3), *o = pat;
-		if (!pat)
-			abort();
-		*o++ = '%';
-		for (const char *s = f->q; *s; s++) {
-			if (*s == '%' || *s == '_' || *s == '\\')
-				*o++ = '\\';
-			*o++ = *s;
-		}
-		*o++ = '%';
-		*o = '\0';
-		*pattern = pat;
-		/* lower() on both sides: SQLite's LIKE ignores ASCII case,
-		 * PostgreSQL's does not; this way both ignore it */
-		sqlb_add(b, " AND (lower(s.name) LIKE lower(");
-		sqlb_text(b, pat);
-		sqlb_add(b, ") ESCAPE '\\' OR lower(s.code) LIKE lower(");
-		sqlb_text(b, pat);
-		sqlb_add(b, ") ESCAPE '\\')");
+		*pattern = rk_like_contains(f->q);
+		rk_sql_contains(b, text_cols, *pattern);
 	}
 	if (f->police_unit_id) {
 		sqlb_add(b, " AND s.police_unit_id = ");
@@ -390,7 +312,7 @@ int school_store_get(struct db *db, const struct principal *p, int64_t id, int w
 	if (rc == STORE_ROW) {
 		*rec = row_json(st);
 		if (deleted)
-			*deleted = !stmt_is_null(st, (int)NCOLS + 5);
+			*deleted = !stmt_is_null(st, NCOLS + 5);
 		rc = 0;
 	} else if (rc == STORE_DONE) {
 		rc = STORE_NOTFOUND;
@@ -443,90 +365,23 @@ int school_visible(struct db *db, const struct principal *p, int64_t id, char *n
 	return rc;
 }
 
-/* Steps a write statement; STORE_DONE and STORE_ROW are success. */
-static int run(struct sqlb *b, struct db *db)
-{
-	struct stmt *st;
-	int rc = sqlb_prepare(b, db, &st);
-	sqlb_free(b);
-	if (rc)
-		return rc;
-	rc = stmt_step(st);
-	stmt_finalize(st);
-	return rc == STORE_DONE || rc == STORE_ROW ? 0 : rc;
-}
-
 int school_store_insert(struct db *db, json_t *rec, const char *at, int64_t *id)
 {
-	struct sqlb b;
-	sqlb_init(&b);
-	sqlb_add(&b, "INSERT INTO schools (");
-	for (size_t i = 0; i < NCOLS; i++) {
-		sqlb_add(&b, cols[i].name);
-		sqlb_add(&b, ", ");
-	}
-	sqlb_add(&b, "created_at, updated_at) VALUES (");
-	char *hold[NCOLS] = { 0 };
-	for (size_t i = 0; i < NCOLS; i++) {
-		bind_col(&b, i, rec, hold);
-		sqlb_add(&b, ", ");
-	}
-	sqlb_text(&b, at);
-	sqlb_add(&b, ", ");
-	sqlb_text(&b, at);
-	sqlb_add(&b, ") RETURNING id");
-	struct stmt *st;
-	int rc = sqlb_prepare(&b, db, &st);
-	sqlb_free(&b);
-	free_held(hold);
-	if (rc)
-		return rc;
-	rc = stmt_step(st);
-	if (rc == STORE_ROW) {
-		*id = stmt_int64(st, 0);
-		rc = 0;
-	} else if (rc == STORE_DONE) {
-		rc = STORE_ERR;
-	}
-	stmt_finalize(st);
+	json_t *row = stored(rec);
+	int rc = rk_insert(db, "schools", school_cols, school_ncols, row, at, id);
+	json_decref(row);
 	return rc;
 }
 
 int school_store_update(struct db *db, int64_t id, json_t *rec, const char *at)
 {
-	struct sqlb b;
-	sqlb_init(&b);
-	sqlb_add(&b, "UPDATE schools SET ");
-	char *hold[NCOLS] = { 0 };
-	for (size_t i = 0; i < NCOLS; i++) {
-		sqlb_add(&b, cols[i].name);
-		sqlb_add(&b, " = ");
-		bind_col(&b, i, rec, hold);
-		sqlb_add(&b, ", ");
-	}
-	sqlb_add(&b, "updated_at = ");
-	sqlb_text(&b, at);
-	sqlb_add(&b, ", deleted_at = NULL WHERE id = ");
-	sqlb_int(&b, id);
-	int rc = run(&b, db);
-	free_held(hold);
-	if (rc == 0 && db_changes(db) != 1)
-		rc = STORE_NOTFOUND;
+	json_t *row = stored(rec);
+	int rc = rk_update(db, "schools", school_cols, school_ncols, id, row, at);
+	json_decref(row);
 	return rc;
 }
 
 int school_store_delete(struct db *db, int64_t id, const char *at)
 {
-	struct sqlb b;
-	sqlb_init(&b);
-	sqlb_add(&b, "UPDATE schools SET deleted_at = ");
-	sqlb_text(&b, at);
-	sqlb_add(&b, ", updated_at = ");
-	sqlb_text(&b, at);
-	sqlb_add(&b, " WHERE deleted_at IS NULL AND id = ");
-	sqlb_int(&b, id);
-	int rc = run(&b, db);
-	if (rc == 0 && db_changes(db) != 1)
-		rc = STORE_NOTFOUND;
-	return rc;
+	return rk_soft_delete(db, "schools", id, at);
 }
