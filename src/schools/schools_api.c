@@ -12,7 +12,6 @@
  *   - everything is validated before db_begin; each write is one
  *     transaction with its audit entry.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,29 +103,6 @@ static int text_field(const char *name)
 {
 	const struct vfield *f = valid_find(school_fields, name);
 	return f && (f->type == V_STR || f->type == V_ENUM);
-}
-
-/* Copies s into out (outlen bytes) cut at a character boundary, so
- * messages quoting user text stay valid UTF-8. */
-static const char *clip(const char *s, char *out, size_t outlen)
-{
-	size_t n = strlen(s);
-	if (n >= outlen) {
-		n = outlen - 1;
-		while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return out;
-}
-
-static int verr_set(struct verr *e, const char *code, const char *field, const char *message)
-{
-	e->code = code;
-	e->field = field;
-	snprintf(e->message, sizeof e->message, "%s", message);
-	return 1;
 }
 
 /*--- the one check of what will be stored ---*/
@@ -245,14 +221,14 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 	/* 纬度/经度: together or not at all; stored in WGS84 to 1e-7° (1 cm) */
 	json_t *la = json_object_get(in, "lat"), *lo = json_object_get(in, "lon");
 	if (!la != !lo || (la && json_is_null(la) != json_is_null(lo))) {
-		rc = verr_set(e, "validation.required", (!la || json_is_null(la)) ? "lat" : "lon",
+		rc = rk_verr(e, "validation.required", (!la || json_is_null(la)) ? "lat" : "lon",
 			      "纬度和经度须同时填写（或同时清空）");
 		goto out;
 	}
 	if (la && !json_is_null(la)) {
 		double lat, lon;
 		if (geo_convert(crs, GEO_WGS84, json_number_value(la), json_number_value(lo), &lat, &lon) != 0) {
-			rc = verr_set(e, "validation.range", "lat", "坐标超出范围");
+			rc = rk_verr(e, "validation.range", "lat", "坐标超出范围");
 			goto out;
 		}
 		lat = round(lat * 1e7) / 1e7;
@@ -263,7 +239,7 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 		int kept = json_is_number(blat) && json_is_number(blon) && fabs(json_number_value(blat) - lat) < 1e-9 &&
 			   fabs(json_number_value(blon) - lon) < 1e-9;
 		if (!allow_outside && !kept && !geo_in_china(lat, lon)) {
-			rc = verr_set(e, "school.outside_china", "lat",
+			rc = rk_verr(e, "school.outside_china", "lat",
 				      "坐标不在中国境内，请检查纬度、经度是否填反或坐标系是否选对；确在境外请选择“允许境外坐标”");
 			goto out;
 		}
@@ -278,13 +254,13 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 	const char *region = json_string_value(json_object_get(rec, "region_code"));
 	if (changed(base, rec, "region_code")) {
 		if ((rc = rk_region_usable(db, region, name, sizeof name)) == STORE_NOTFOUND) {
-			rc = verr_set(e, "school.region_unknown", "region_code", "所属乡镇（街道）须为已登记的县级或乡镇（街道）区划");
+			rc = rk_verr(e, "school.region_unknown", "region_code", "所属乡镇（街道）须为已登记的县级或乡镇（街道）区划");
 			goto out;
 		}
 		if (rc < 0)
 			goto out;
 		if (!scope_region_ok(db, p, region)) {
-			rc = verr_set(e, "school.region_scope", "region_code", "所属乡镇（街道）不在您的管辖范围内");
+			rc = rk_verr(e, "school.region_scope", "region_code", "所属乡镇（街道）不在您的管辖范围内");
 			goto out;
 		}
 		json_object_set_new(rec, "region_name", json_string(name));
@@ -309,7 +285,7 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 		}
 		rc = rk_unit_usable(db, json_integer_value(v), name, sizeof name);
 		if (rc == STORE_NOTFOUND) {
-			rc = verr_set(e, "school.unit_unknown", units[i].field, units[i].msg);
+			rc = rk_verr(e, "school.unit_unknown", units[i].field, units[i].msg);
 			goto out;
 		}
 		if (rc < 0)
@@ -323,7 +299,7 @@ static int school_prepare(struct req *r, json_t *in, json_t *base, enum geo_crs 
 		json_t *pu = json_object_get(rec, "police_unit_id"), *su = json_object_get(rec, "unit_id");
 		if (!(json_is_integer(pu) && scope_unit_ok(db, p, json_integer_value(pu))) &&
 		    !(json_is_integer(su) && scope_unit_ok(db, p, json_integer_value(su)))) {
-			rc = verr_set(e, "school.unit_scope", "police_unit_id",
+			rc = rk_verr(e, "school.unit_scope", "police_unit_id",
 				      "责任派出所须为您的单位或下级单位，否则保存后您将无法查看这所学校");
 			goto out;
 		}
@@ -346,115 +322,27 @@ static enum geo_crs body_crs(json_t *j)
 
 /*--- helpers for handlers ---*/
 
-/* The :id of the path; anything but a positive integer answers 404. */
-static int parse_id(struct req *r, int64_t *id)
-{
-	const char *s = req_param(r, "id");
-	char *end = NULL;
-	long long v = 0;
-	errno = 0;
-	if (s && *s >= '1' && *s <= '9')
-		v = strtoll(s, &end, 10);
-	if (v <= 0 || errno || !end || *end) {
-		reply_not_found(r);
-		return -1;
-	}
-	*id = v;
-	return 0;
-}
-
-static int reply_verr(struct req *r, int status, const struct verr *e)
-{
-	return reply_error(r, status, e->code, arena_strdup(r->arena, e->message),
-			   e->field ? arena_strdup(r->arena, e->field) : NULL);
-}
-
 static int reply_code_taken(struct req *r, int deleted)
 {
 	return reply_error(r, 409, "school.code_taken", deleted ? "该学校标识码属于已删除的学校" : "学校标识码已存在",
 			   "code");
 }
 
-/* A query argument checked as field f would check it; "" counts as absent.
- * Replies 400 naming param and returns -1 when bad. */
-static int query_value(struct req *r, const char *param, const char *field, const char **out)
-{
-	*out = NULL;
-	const char *v = req_query(r, param);
-	if (!v || !*v)
-		return 0;
-	struct verr e;
-	json_t *j;
-	if (valid_cell(valid_find(school_fields, field), v, &j, &e) != 0) {
-		reply_error(r, 400, e.code, arena_strdup(r->arena, e.message), param);
-		return -1;
-	}
-	*out = json_is_string(j) ? arena_strdup(r->arena, json_string_value(j)) : NULL;
-	json_decref(j);
-	return 0;
-}
-
-/* A positive integer query argument; 0 when absent. */
-static int query_int(struct req *r, const char *param, int64_t lo, int64_t hi, int64_t dflt, int64_t *out,
-		     const char *msg)
-{
-	const char *v = req_query(r, param);
-	*out = dflt;
-	if (!v || !*v)
-		return 0;
-	char *end;
-	errno = 0;
-	long long x = strtoll(v, &end, 10);
-	if (errno || *end || x < lo || x > hi) {
-		reply_error(r, 400, "validation.range", msg, param);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
-static const struct vfield q_field = { .name = "q", .label = "关键词", .type = V_STR, .max_len = 100 };
-
 /* The list filters shared by list, stats and export. Replies 400 on a bad
  * value and returns -1. */
 static int parse_filter(struct req *r, struct school_filter *f)
 {
 	memset(f, 0, sizeof *f);
-	if (query_value(r, "stage", "stage", &f->stage) || query_value(r, "ownership", "ownership", &f->ownership) ||
-	    query_value(r, "status", "status", &f->status))
+	if (rk_query_field(r, "stage", valid_find(school_fields, "stage"), &f->stage) ||
+	    rk_query_field(r, "ownership", valid_find(school_fields, "ownership"), &f->ownership) ||
+	    rk_query_field(r, "status", valid_find(school_fields, "status"), &f->status) ||
+	    rk_query_region(r, "region", "school", &f->region) || rk_query_q(r, &f->q) ||
+	    rk_query_int(r, "police_unit_id", 1, INT64_MAX, 0, &f->police_unit_id, "责任派出所须为正整数 id"))
 		return -1;
-	if (rk_query_region(r, "region", "school", &f->region))
-		return -1;
-	const char *v;
-	if ((v = req_query(r, "q")) && *v) {
-		struct verr e;
-		json_t *j;
-		if (valid_cell(&q_field, v, &j, &e) != 0)
-			return reply_error(r, 400, e.code, arena_strdup(r->arena, e.message), "q"), -1;
-		f->q = json_is_string(j) ? arena_strdup(r->arena, json_string_value(j)) : NULL;
-		json_decref(j);
-	}
-	return query_int(r, "police_unit_id", 1, INT64_MAX, 0, &f->police_unit_id, "责任派出所须为正整数 id");
-}
-
-/* ?sort=name|-name|...; default name. */
-static int parse_sort(struct req *r, const char **sql, int *desc)
-{
-	const char *v = req_query(r, "sort");
-	*desc = 0;
-	if (!v || !*v)
-		v = "name";
-	if (*v == '-') {
-		*desc = 1;
-		v++;
-	}
-	if (!(*sql = school_sort_sql(v)))
-		return reply_error(r, 400, "validation.enum",
-				   "排序字段须为 name、code、stage、region_code、enrollment、updated_at 之一（前加 - 为降序）",
-				   "sort"),
-		       -1;
 	return 0;
 }
+
+#define SORT_MSG "排序字段须为 name、code、stage、region_code、enrollment、updated_at 之一（前加 - 为降序）"
 
 /*--- GET /api/schools ---*/
 
@@ -470,9 +358,9 @@ static int api_school_list(struct req *r)
 	const char *sort;
 	int desc;
 	int64_t page, size, total = 0;
-	if (parse_filter(r, &f) || parse_sort(r, &sort, &desc) ||
-	    query_int(r, "page", 1, 1000000, 1, &page, "页码须为 1 到 1000000 之间的整数") ||
-	    query_int(r, "page_size", 1, 200, 20, &size, "每页条数须为 1 到 200 之间的整数"))
+	if (parse_filter(r, &f) || rk_query_sort(r, school_sort_map, "name", SORT_MSG, &sort, &desc) ||
+	    rk_query_int(r, "page", 1, 1000000, 1, &page, "页码须为 1 到 1000000 之间的整数") ||
+	    rk_query_int(r, "page_size", 1, 200, 20, &size, "每页条数须为 1 到 200 之间的整数"))
 		return 0;
 	struct db *db = req_db(r);
 	int rc = school_store_count(db, r->user, &f, &total);
@@ -506,7 +394,7 @@ static int api_school_stats(struct req *r)
 static int api_school_get(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	json_t *rec;
 	int rc = school_store_get(req_db(r), r->user, id, 0, &rec, NULL);
@@ -532,7 +420,7 @@ static int api_school_create(struct req *r)
 	int rc = school_prepare(r, j, NULL, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), 0,
 				&rec, &e);
 	if (rc > 0)
-		return reply_verr(r, 400, &e);
+		return rk_reply_verr(r, 400, &e);
 	if (rc < 0)
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	int64_t id;
@@ -578,7 +466,7 @@ fail:
 static int api_school_patch(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	json_t *j = req_json(r);
 	if (!j || valid_school_body(r, j, 1))
@@ -601,7 +489,7 @@ static int api_school_patch(struct req *r)
 	if (rc > 0) {
 		db_rollback(db);
 		json_decref(before);
-		return reply_verr(r, 400, &e);
+		return rk_reply_verr(r, 400, &e);
 	}
 	if (rc < 0)
 		goto fail;
@@ -652,7 +540,7 @@ fail:
 static int api_school_delete(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	struct db *db = req_db(r);
 	json_t *before = NULL;
@@ -686,7 +574,7 @@ static int api_school_delete(struct req *r)
 static int api_school_audit(struct req *r)
 {
 	int64_t id;
-	if (parse_id(r, &id))
+	if (rk_parse_id(r, &id))
 		return 0;
 	struct db *db = req_db(r);
 	int rc = school_visible(db, r->user, id, NULL, 0);
@@ -768,13 +656,13 @@ static int import_resolve(struct req *r, void *vctx, json_t *row, enum io_action
 	if (rc == 0) {
 		rc = school_store_get(db, r->user, id, 1, &base, NULL);
 		if (rc == STORE_NOTFOUND)
-			return verr_set(e, "school.code_scope", "code", "学校标识码已被管辖范围外的学校使用");
+			return rk_verr(e, "school.code_scope", "code", "学校标识码已被管辖范围外的学校使用");
 		if (rc)
 			return rc;
 	} else if (rc != STORE_NOTFOUND) {
 		return rc;
 	} else if (strcmp(r->user->scope_kind, "school") == 0) {
-		return verr_set(e, "forbidden", "code", "您的账号只能维护本校信息，不能新增学校");
+		return rk_verr(e, "forbidden", "code", "您的账号只能维护本校信息，不能新增学校");
 	}
 
 	const char *text = json_string_value(json_object_get(row, "region_code"));
@@ -789,7 +677,7 @@ static int import_resolve(struct req *r, void *vctx, json_t *row, enum io_action
 			snprintf(e->message, sizeof e->message,
 				 json_integer_value(hit) ? "有多个名为“%s”的乡镇（街道），请改填区划代码"
 							 : "所属乡镇（街道）“%s”不存在或不在您的管辖范围内",
-				 clip(text, quoted, sizeof quoted));
+				 rk_clip(text, quoted, sizeof quoted));
 			rc = 1;
 			goto out;
 		}
@@ -806,7 +694,7 @@ static int import_resolve(struct req *r, void *vctx, json_t *row, enum io_action
 			e->field = "police_unit_id";
 			snprintf(e->message, sizeof e->message,
 				 json_integer_value(hit) ? "有多个名为“%s”的单位，请改填单位代码" : "责任派出所“%s”不存在或已停用",
-				 clip(text, quoted, sizeof quoted));
+				 rk_clip(text, quoted, sizeof quoted));
 			rc = 1;
 			goto out;
 		}
@@ -919,7 +807,7 @@ static int export_rows(struct req *r, void *arg, struct io_sink *s)
 static int api_school_export(struct req *r)
 {
 	struct export_args a;
-	if (parse_filter(r, &a.f) || parse_sort(r, &a.sort, &a.desc))
+	if (parse_filter(r, &a.f) || rk_query_sort(r, school_sort_map, "name", SORT_MSG, &a.sort, &a.desc))
 		return 0;
 	return io_export(r, &school_io, req_query(r, "format"), export_rows, &a);
 }
@@ -997,7 +885,7 @@ static int boundary_feature(struct req *r, json_t *f, size_t i, enum geo_crs crs
 	else if (rc == 0)
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_NOTFOUND) {
-		snprintf(msg, sizeof msg, "学校标识码 %s 不存在或不在您的管辖范围内", clip(code, quoted, sizeof quoted));
+		snprintf(msg, sizeof msg, "学校标识码 %s 不存在或不在您的管辖范围内", rk_clip(code, quoted, sizeof quoted));
 		feature_error(errors, i, code, "properties.code", msg);
 		return 0;
 	}
@@ -1085,7 +973,7 @@ static int api_school_boundaries_import(struct req *r)
 		if (strcmp(key, "type") && strcmp(key, "features") && strcmp(key, "name") && strcmp(key, "crs") &&
 		    strcmp(key, "bbox")) {
 			char quoted[64];
-			const char *k = arena_strdup(r->arena, clip(key, quoted, sizeof quoted));
+			const char *k = arena_strdup(r->arena, rk_clip(key, quoted, sizeof quoted));
 			return reply_error(r, 400, "validation.unknown_field", arena_printf(r->arena, "不认识的字段：%s", k),
 					   k);
 		}

@@ -35,11 +35,11 @@ struct school_filter {
 	int64_t police_unit_id;
 };
 
-/* Sortable columns: API name → SQL, NULL-terminated pairs. */
-const char *school_sort_sql(const char *api_name);
+/* Sortable columns: NULL-terminated pairs API name, SQL. */
+extern const char *const school_sort_map[];
 
 /* Calls each(arg, rec) for every school in p's scope matching f, in order
- * (sort_sql from school_sort_sql, desc for descending), limit < 0 = all.
+ * (sort_sql from school_sort_map, desc for descending), limit < 0 = all.
  * rec is borrowed. Stops when each returns non-zero and returns that value;
  * else 0 or a store error. */
 int school_store_list(struct db *db, const struct principal *p, const struct school_filter *f,

@@ -97,17 +97,10 @@ static json_t *stored(json_t *rec)
 
 /*--- lists ---*/
 
-const char *school_sort_sql(const char *api_name)
-{
-	static const char *const map[] = {
-		"name", "s.name", "code", "s.code", "stage", "s.stage", "region_code", "s.region_code",
-		"enrollment", "s.enrollment", "updated_at", "s.updated_at", NULL,
-	};
-	for (int i = 0; map[i]; i += 2)
-		if (strcmp(map[i], api_name) == 0)
-			return map[i + 1];
-	return NULL;
-}
+const char *const school_sort_map[] = {
+	"name", "s.name", "code", "s.code", "stage", "s.stage", "region_code", "s.region_code",
+	"enrollment", "s.enrollment", "updated_at", "s.updated_at", NULL,
+};
 
 /* Appends the WHERE clause of a list. *pattern receives a malloc'd LIKE
  * pattern the builder points to; free it after the statement is done. */
