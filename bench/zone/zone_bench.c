@@ -457,6 +457,21 @@ int main(int argc, char **argv)
 	double peak_engine = rss_peak();
 	zx_free(z);
 
+	/* the same join on one thread, for comparison with the single-threaded
+	 * baseline and PostGIS (not for the nation: another load of minutes) */
+	if (threads > 1 && sz->nvenues <= 5000000) {
+		struct zx *z1 = engine_new(1);
+		load(z1, g, 0, &ts, &tv);
+		for (int run = 0; run < 2; run++) {
+			t = now_s();
+			zx_join(z1, "", count_cb, &c);
+			tj[run] = now_s() - t;
+		}
+		zx_free(z1);
+		printf("full join on 1 thread: %.4f s (first run %.4f s)\n", tj[1], tj[0]);
+		printf("@ join1_s %.5f\n", tj[1]);
+	}
+
 	/* 5. baseline and the engine's point-to-point pairs */
 	struct ppvec base = { 0 }, eng_pp = { 0 };
 	if (do_base) {

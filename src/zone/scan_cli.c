@@ -626,29 +626,39 @@ static const char *name_of(const struct named *v, size_t n, int64_t id)
 	return lo < n && v[lo].id == id ? v[lo].name : "";
 }
 
-/* 1 when id was seen before (the array is sorted afterwards; a bitmap of
- * small ids keeps this cheap while reading) */
+/* The ids read so far: an open-addressing set sized for the file's rows
+ * (ids are positive, 0 marks a free slot), so that any id, a 10-digit
+ * 学校标识码 included, costs the same. */
 struct seen {
-	uint8_t *bits;
-	size_t cap;
+	int64_t *slot;
+	size_t mask;
 };
 
+static void seen_init(struct seen *s, size_t rows)
+{
+	size_t cap = 1024;
+	while (cap < 2 * rows)
+		cap *= 2;
+	s->slot = calloc(cap, sizeof *s->slot);
+	s->mask = cap - 1;
+	if (!s->slot) {
+		fail("内存不足");
+		exit(1);
+	}
+}
+
+/* 1 when id was added before, else adds it and returns 0 */
 static int seen_add(struct seen *s, int64_t id)
 {
-	if (id > (int64_t)1 << 34) /* huge ids: checked after sorting */
-		return 0;
-	size_t i = (size_t)id;
-	if (i / 8 >= s->cap) {
-		size_t nc = s->cap ? s->cap : 4096;
-		while (nc <= i / 8)
-			nc *= 2;
-		s->bits = realloc(s->bits, nc);
-		memset(s->bits + s->cap, 0, nc - s->cap);
-		s->cap = nc;
+	uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+	for (size_t i = (size_t)(h >> 20) & s->mask;; i = (i + 1) & s->mask) {
+		if (s->slot[i] == id)
+			return 1;
+		if (s->slot[i] == 0) {
+			s->slot[i] = id;
+			return 0;
+		}
 	}
-	int was = s->bits[i / 8] >> (i % 8) & 1;
-	s->bits[i / 8] |= (uint8_t)(1u << (i % 8));
-	return was;
 }
 
 /* The id and position columns every input shares (cs[0], cs[2], cs[3]).
@@ -693,7 +703,8 @@ static int load_schools(struct zx *z, const struct doc *d, struct named **names,
 		return 1;
 	*names = malloc((d->nrows ? d->nrows : 1) * sizeof **names);
 	*nnames = 0;
-	struct seen seen = { 0 };
+	struct seen seen;
+	seen_init(&seen, d->nrows);
 	struct progress pg;
 	progress_start(&pg, "载入学校", d->nrows);
 	const struct table_row *r;
@@ -755,7 +766,7 @@ static int load_schools(struct zx *z, const struct doc *d, struct named **names,
 		free(gates);
 	}
 	progress_end(&pg);
-	free(seen.bits);
+	free(seen.slot);
 	qsort(*names, *nnames, sizeof **names, cmp_named);
 	return 0;
 }
@@ -773,7 +784,8 @@ static int load_venues(struct zx *z, const struct doc *d, struct named **names, 
 	*names = malloc((d->nrows ? d->nrows : 1) * sizeof **names);
 	*nnames = 0;
 	zx_reserve(z, 0, d->nrows);
-	struct seen seen = { 0 };
+	struct seen seen;
+	seen_init(&seen, d->nrows);
 	struct progress pg;
 	progress_start(&pg, "载入场所", d->nrows);
 	const struct table_row *r;
@@ -816,7 +828,7 @@ static int load_venues(struct zx *z, const struct doc *d, struct named **names, 
 		free(ent);
 	}
 	progress_end(&pg);
-	free(seen.bits);
+	free(seen.slot);
 	qsort(*names, *nnames, sizeof **names, cmp_named);
 	return 0;
 }

@@ -250,3 +250,16 @@ def test_rules_file_local_row_inside_its_region_only(binary):
     write(r, head, [["X", "", "tobacco", "小学", "50", "by_car", "禁止", "V", "1", "1"]])
     p = scan(binary, "--schools", s, "--venues", v, "--rules", r)
     assert p.returncode == 2 and "rules.csv 第 2 行" in p.stderr and "by_car" in p.stderr, p.stderr
+
+
+def test_large_ids_and_duplicates(binary):
+    """10-digit ids (学校标识码) work, and a repeated one is named."""
+    d = tempfile.mkdtemp()
+    schools = [[3408990001, "实验小学", 30.50, 117.0, "小学", "", square(30.50, 117.0, 50), ""],
+               [3408990001, "重名", 30.60, 117.0, "小学", "", "", ""]]
+    venues = [[9000000000001, "飞速网吧", north(30.50, 50 + 150), 117.0, "internet_cafe", "营业", ""]]
+    s, v = files(d, schools, venues)
+    p = scan(binary, "--schools", s, "--venues", v)
+    assert p.returncode == 2 and "schools.csv 第 3 行" in p.stderr and "3408990001" in p.stderr, p.stderr
+    r = pairs(p.stdout)[(3408990001, 9000000000001)]
+    assert r["verdict"] == "禁止" and r["school_name"] == "实验小学", r
