@@ -118,20 +118,11 @@ static json_t *school_defaults(void)
 			 "boundary", "entrances");
 }
 
-/* 1 when a and b store the same values. */
+/* 1 when a and b store the same values (numbers to 1e-9; every number a
+ * school stores is rounded to 1e-7 first, see schools_geom.c). */
 static int same_record(json_t *a, json_t *b)
 {
-	for (size_t i = 0; i < school_ncols; i++) {
-		const char *k = school_cols[i].name;
-		json_t *x = json_object_get(a, k), *y = json_object_get(b, k);
-		if (json_is_number(x) && json_is_number(y)) {
-			if (fabs(json_number_value(x) - json_number_value(y)) > 1e-9)
-				return 0;
-		} else if (!json_equal(x ? x : json_null(), y ? y : json_null())) {
-			return 0;
-		}
-	}
-	return 1;
+	return rk_same(school_cols, school_ncols, a, b);
 }
 
 static int changed(json_t *base, json_t *rec, const char *key)
