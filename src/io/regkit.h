@@ -12,9 +12,8 @@
  *     to name them and to resolve what a user typed (read-only; SQL in
  *     regkit_store.c), with a per-import cache.
  *
- * The school registry predates this file and still has its own copies;
- * the venue registry (src/venues/) uses these. Nothing here keeps global
- * state.
+ * The school registry (src/schools/) and the venue registry (src/venues/)
+ * use these. Nothing here keeps global state.
  */
 #ifndef XIAOAN_REGKIT_H
 #define XIAOAN_REGKIT_H

@@ -4,14 +4,14 @@
  * Written once in the dialect SQLite and PostgreSQL share ($N, RETURNING,
  * CASE, ||, LIKE ... ESCAPE). Every read that lists or fetches schools for a
  * caller adds scope_sql(), so a school outside the caller's scope is never
- * fetched. Regions and units belong to the admin module; they are only read
- * here, to name them and to resolve what a user typed.
+ * fetched. Regions and units belong to the admin module: joined here only
+ * for their names (resolving what a user typed is io/regkit.h's). The
+ * insert, update and soft delete are regkit's, over school_cols.
  */
 #include "schools/schools_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "auth/access.h"
 #include "core/http.h"
