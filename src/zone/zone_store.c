@@ -24,6 +24,8 @@
 #include "zone/rules_seed.h"
 
 static pthread_mutex_t zl = PTHREAD_MUTEX_INITIALIZER;
+/* who the audit trail names for what the server does by itself */
+static const struct audit_actor sys = { .user_id = 0, .username = "system", .client_ip = "server", .request_id = "zone" };
 static struct zx *Z;
 static int64_t last_seq;
 static struct zx_config zcfg = { .radius_m = 200, .margin_m = 5, .threads = 2 };
@@ -687,7 +689,6 @@ int zone_set_walking(int64_t school_id, int64_t venue_id, double metres)
 
 static int seed_rules(struct db *db)
 {
-	struct audit_actor sys = { .user_id = 0, .username = "system", .client_ip = "", .request_id = "" };
 	char at[32];
 	clock_iso(at);
 	int rc = 0;
@@ -764,8 +765,7 @@ int zone_start(struct store *s)
 	 * county, or venues imported by another tool) gets them now */
 	int64_t nf = 0;
 	if (!rc && nv > 0 && db_query_int64(db, &nf, "SELECT count(*) FROM zone_findings", 0) == 0 && nf == 0) {
-		struct audit_actor sys = { .user_id = 0, .username = "system", .client_ip = "", .request_id = "" };
-		int64_t pairs, changed;
+			int64_t pairs, changed;
 		if (!(rc = db_begin(db)) &&
 		    !(rc = zone_recompute(db, &sys, "", "首次计算", 0, &pairs, &changed)) && !(rc = db_commit(db)))
 			log_info("zone: first computation: %lld findings", (long long)pairs);
@@ -788,7 +788,6 @@ void zone_stop(void)
  * force today re-judge everything; the change log keeps a week. */
 int zone_nightly(struct db *db, char *err, size_t errlen)
 {
-	struct audit_actor sys = { .user_id = 0, .username = "system", .client_ip = "", .request_id = "" };
 	int64_t pairs = 0, changed = 0, keep = 0;
 	int rc = db_begin(db);
 	if (!rc)

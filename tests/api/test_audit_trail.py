@@ -191,7 +191,7 @@ def test_verify_names_what_an_attacker_did(binary):
         assert "chain intact" not in out
         assert not re.search(r"entry %d was altered" % (k + 1), out), out
         # the attacker recomputes nothing; changing who did it is caught too
-        d = tampered(s, "DROP TRIGGER audit_no_update", "UPDATE audit SET username = 'system' WHERE seq = %d" % (k + 1))
+        d = tampered(s, "DROP TRIGGER audit_no_update", "UPDATE audit SET username = 'someone' WHERE seq = %d" % (k + 1))
         dirs.append(d)
         rc, out = verify(s, d)
         assert rc == 1 and re.search(r"entry %d was altered" % (k + 1), out), out
@@ -242,9 +242,12 @@ def test_audit_search(binary):
         assert all(i["entity"] == "school" and i["entity_id"] == sid for i in items)
         assert items[0]["before"]["enrollment"] == 300 and items[0]["after"]["enrollment"] == 640
         assert all(len(i["hash"]) == 64 and len(i["request_id"]) == 16 for i in items)
-        # by user: the CLI's entries are "system", the API's are the signed-in user
+        # by user: the CLI's entries are "system" from "cli", the server's own (the zone rules it seeds)
+        # "system" from "server", the API's are the signed-in user
         sysitems = c.get(xa.q("/api/audit", user="system", page_size=500)).json["items"]
-        assert sysitems and all(i["username"] == "system" and i["client_ip"] == "cli" for i in sysitems)
+        assert sysitems and all(i["username"] == "system" and i["client_ip"] in ("cli", "server") for i in sysitems)
+        assert {i["client_ip"] for i in sysitems} == {"cli", "server"}
+        assert all(i["entity"] == "zone_rule" for i in sysitems if i["client_ip"] == "server")
         mine = c.get(xa.q("/api/audit", user="admin", entity="region", page_size=500)).json["items"]
         assert {i["entity_id"] for i in mine} == {"340000", "340800", "340899", "340899001"}
         assert c.get(xa.q("/api/audit", user="nobody")).json["items"] == []
