@@ -154,6 +154,7 @@ static void load(struct zx *z, const struct gen *g, int points_only, double *ts,
 		if (zx_venue_put(z, &in))
 			die("zx_venue_put refused a generated venue");
 	}
+	zx_shrink(z); /* as the server does after loading */
 	*ts = t1 - t0;
 	*tv = now_s() - t1;
 }

@@ -28,6 +28,8 @@ const char *const zx_category_codes[] = {
 	"tobacco", "alcohol", "lottery", "adult", "eatery", "meal_supplier", "stall", "shop", "tutoring",
 	"publication", "other", NULL,
 };
+_Static_assert(sizeof zx_category_codes / sizeof zx_category_codes[0] == ZX_NCATEGORIES + 1,
+	       "ZX_NCATEGORIES counts zx_category_codes");
 const char *const zx_category_names[] = {
 	"互联网上网服务营业场所", "电子游戏/游艺娱乐场所", "歌舞娱乐场所", "酒吧", "电竞酒店", "剧本娱乐/密室逃脱",
 	"宾馆/小旅馆", "出租屋/日租房", "烟草零售", "酒类零售", "彩票销售", "成人用品", "餐饮", "校外供餐单位",
@@ -75,14 +77,14 @@ int zx_verdict_index(const char *name)
 	return lookup(zx_verdict_names, name);
 }
 
-/*--- an open-addressing map: 64-bit key -> 64-bit value ------------------------*/
+/*--- an open-addressing map: 64-bit key -> 32-bit value ------------------------*/
 
 #define EMPTY_KEY INT64_MIN
 #define TOMB_KEY (INT64_MIN + 1)
 
 struct map {
 	int64_t *key;
-	uint64_t *val;
+	uint32_t *val;
 	size_t cap, n, used; /* used counts tombstones too */
 };
 
@@ -96,10 +98,11 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static int map_init(struct map *m, size_t cap)
+/* room for n keys at a load of at most 3/4 */
+static int map_init(struct map *m, size_t n)
 {
 	size_t c = 16;
-	while (c < cap)
+	while (c * 3 < n * 4 + 4)
 		c <<= 1;
 	m->key = malloc(c * sizeof *m->key);
 	m->val = malloc(c * sizeof *m->val);
@@ -120,7 +123,7 @@ static void map_free(struct map *m)
 	memset(m, 0, sizeof *m);
 }
 
-static uint64_t *map_find(const struct map *m, int64_t k)
+static uint32_t *map_find(const struct map *m, int64_t k)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = mix((uint64_t)k) & mask;; i = (i + 1) & mask) {
@@ -134,7 +137,7 @@ static uint64_t *map_find(const struct map *m, int64_t k)
 static int map_grow(struct map *m, size_t want)
 {
 	struct map nm;
-	if (map_init(&nm, want * 2))
+	if (map_init(&nm, want))
 		return -1;
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->key[i] != EMPTY_KEY && m->key[i] != TOMB_KEY) {
@@ -151,9 +154,10 @@ static int map_grow(struct map *m, size_t want)
 
 /* Returns the value slot for k, inserting it (value 0, *fresh = 1) when
  * absent; NULL when out of memory. */
-static uint64_t *map_put(struct map *m, int64_t k, int *fresh)
+static uint32_t *map_put(struct map *m, int64_t k, int *fresh)
 {
-	if ((m->used + 1) * 4 > m->cap * 3 && map_grow(m, m->n + 1 > m->cap / 2 ? m->n + 1 : m->cap / 2))
+	/* full of keys: double; full of tombstones: rebuild at the same size */
+	if ((m->used + 1) * 4 > m->cap * 3 && map_grow(m, (m->n + 1) * 4 > m->cap * 2 ? m->cap : m->n + 1))
 		return NULL;
 	size_t mask = m->cap - 1, tomb = SIZE_MAX;
 	for (size_t i = mix((uint64_t)k) & mask;; i = (i + 1) & mask) {
@@ -177,7 +181,7 @@ static uint64_t *map_put(struct map *m, int64_t k, int *fresh)
 
 static void map_del(struct map *m, int64_t k)
 {
-	uint64_t *v = map_find(m, k);
+	uint32_t *v = map_find(m, k);
 	if (v) {
 		m->key[v - m->val] = TOMB_KEY;
 		m->n--;
@@ -231,7 +235,7 @@ struct rlist {
 struct profile {
 	char *region_path;
 	int stage;
-	struct rlist cat[ZX_MAX_CATEGORIES];
+	struct rlist cat[ZX_NCATEGORIES];
 };
 
 struct school {
@@ -243,6 +247,9 @@ struct school {
 	int ngates, npupil;
 	struct geo_pt *gates;
 	double min_lat, min_lon, max_lat, max_lon; /* box of point, campus and gates */
+	/* metres per degree of longitude and latitude near the school:
+	 * k(lat) = k0 + k1 * (lat - s->lat), for point_dist */
+	double kx0, kx1, ky0, ky1;
 };
 
 struct zx {
@@ -256,6 +263,7 @@ struct zx {
 	size_t nresolved, capresolved;
 	struct profile *prof;
 	size_t nprof, capprof;
+	struct map profmap;  /* profile_key(path, stage) -> index into prof */
 
 	struct school *sch;
 	size_t nsch, capsch;
@@ -266,7 +274,13 @@ struct zx {
 	struct scell *scell;
 	size_t nscell, capscell;
 
-	struct map vid;      /* venue id -> cell key */
+	/* venue id -> index of its cell in vcell: database ids are dense, so
+	 * ids below vdense_cap live in a plain array (cell index + 1, 0 =
+	 * none; 4 bytes a venue), others in the map (12+ bytes a venue) */
+	uint32_t *vdense;
+	uint32_t *vslot;     /* for dense ids: the venue's index inside its cell */
+	size_t vdense_cap;
+	struct map vid;
 	struct map vcells;   /* cell key -> index into vcell */
 	struct vcell *vcell;
 	size_t nvcell, capvcell;
@@ -313,7 +327,7 @@ struct zx *zx_new(const struct zx_config *cfg)
 		z->cfg.margin_m = 5;
 	z->reach = z->cfg.radius_m + z->cfg.margin_m;
 	if (map_init(&z->sid, 64) || map_init(&z->scells, 64) || map_init(&z->vid, 64) || map_init(&z->vcells, 64) ||
-	    map_init(&z->walk, 16)) {
+	    map_init(&z->walk, 16) || map_init(&z->profmap, 64)) {
 		zx_free(z);
 		return NULL;
 	}
@@ -335,17 +349,20 @@ void zx_free(struct zx *z)
 	for (size_t i = 0; i < z->nprof; i++)
 		free(z->prof[i].region_path);
 	free(z->sch), free(z->freesch), free(z->scell), free(z->vcell), free(z->ent), free(z->walks);
-	free(z->rules), free(z->resolved), free(z->prof), free(z->stamp);
+	free(z->rules), free(z->resolved), free(z->prof), free(z->stamp), free(z->vdense), free(z->vslot);
 	map_free(&z->sid), map_free(&z->scells), map_free(&z->vid), map_free(&z->vcells), map_free(&z->walk);
+	map_free(&z->profmap);
 	free(z);
 }
+
+static void vdense_grow(struct zx *z, size_t nc);
 
 void zx_reserve(struct zx *z, size_t n, size_t m)
 {
 	if (n > z->sid.cap / 2)
 		map_grow(&z->sid, n);
-	if (m > z->vid.cap / 2)
-		map_grow(&z->vid, m);
+	if (m && m + 1024 > z->vdense_cap)
+		vdense_grow(z, m + 1024);
 	grow((void **)&z->sch, &z->capsch, n, sizeof *z->sch);
 }
 
@@ -368,7 +385,7 @@ static int path_in(const char *p, const char *path)
 
 static int resolve_profile(struct zx *z, struct profile *pr)
 {
-	for (int c = 0; c < ZX_MAX_CATEGORIES; c++) {
+	for (int c = 0; c < ZX_NCATEGORIES; c++) {
 		size_t best = 0;
 		int found = 0, numbered = 0;
 		for (size_t i = 0; i < z->nrules; i++) {
@@ -427,15 +444,34 @@ int zx_set_rules(struct zx *z, const struct zx_rule *rules, size_t n)
 	return 0;
 }
 
+static int64_t profile_key(const char *path, int stage)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h = mix(h ^ (uint64_t)(stage + 1));
+	return (int64_t)(h >> 2); /* clear of the map's two reserved keys */
+}
+
+/* The profile of (path, stage), made and resolved when new. A hash map
+ * finds it (a nation has some 400 000 region-stage pairs); on the rare
+ * hash collision the second profile is found by a scan. */
 static int profile_of(struct zx *z, const char *path, int stage, uint32_t *out)
 {
 	if (!path)
 		path = "";
-	for (size_t i = 0; i < z->nprof; i++)
-		if (z->prof[i].stage == stage && strcmp(z->prof[i].region_path, path) == 0) {
-			*out = (uint32_t)i;
-			return 0;
-		}
+	int64_t key = profile_key(path, stage);
+	uint32_t *hit = map_find(&z->profmap, key);
+	if (hit && z->prof[*hit].stage == stage && strcmp(z->prof[*hit].region_path, path) == 0) {
+		*out = *hit;
+		return 0;
+	}
+	if (hit) /* a collision: scan */
+		for (size_t i = 0; i < z->nprof; i++)
+			if (z->prof[i].stage == stage && strcmp(z->prof[i].region_path, path) == 0) {
+				*out = (uint32_t)i;
+				return 0;
+			}
 	if (grow((void **)&z->prof, &z->capprof, z->nprof + 1, sizeof *z->prof))
 		return -1;
 	struct profile *pr = &z->prof[z->nprof];
@@ -448,6 +484,12 @@ static int profile_of(struct zx *z, const char *path, int stage, uint32_t *out)
 		return -1;
 	}
 	*out = (uint32_t)z->nprof++;
+	if (!hit) {
+		int fresh;
+		uint32_t *v = map_put(&z->profmap, key, &fresh);
+		if (v)
+			*v = *out;  /* else found by the scan next time */
+	}
 	return 0;
 }
 
@@ -456,7 +498,7 @@ static int profile_of(struct zx *z, const char *path, int stage, uint32_t *out)
 static int scell_add(struct zx *z, int64_t key, uint32_t si)
 {
 	int fresh;
-	uint64_t *slot = map_put(&z->scells, key, &fresh);
+	uint32_t *slot = map_put(&z->scells, key, &fresh);
 	if (!slot)
 		return -1;
 	if (fresh) {
@@ -465,7 +507,7 @@ static int scell_add(struct zx *z, int64_t key, uint32_t si)
 			return -1;
 		}
 		memset(&z->scell[z->nscell], 0, sizeof z->scell[0]);
-		*slot = z->nscell++;
+		*slot = (uint32_t)z->nscell++;
 	}
 	struct scell *c = &z->scell[*slot];
 	if (c->n == c->cap) {
@@ -491,7 +533,7 @@ static void school_unlink(struct zx *z, uint32_t si)
 	school_cells(&z->sch[si], &y0, &y1, &x0, &x1);
 	for (int64_t y = y0; y <= y1; y++)
 		for (int64_t x = x0; x <= x1; x++) {
-			uint64_t *slot = map_find(&z->scells, cell_key(y, x));
+			uint32_t *slot = map_find(&z->scells, cell_key(y, x));
 			if (!slot)
 				continue;
 			struct scell *c = &z->scell[*slot];
@@ -505,7 +547,7 @@ static void school_unlink(struct zx *z, uint32_t si)
 
 int zx_school_del(struct zx *z, int64_t id)
 {
-	uint64_t *v = map_find(&z->sid, id);
+	uint32_t *v = map_find(&z->sid, id);
 	if (!v)
 		return -1;
 	uint32_t si = (uint32_t)*v;
@@ -569,6 +611,11 @@ int zx_school_put(struct zx *z, const struct zx_school_in *in)
 		return -1;
 	s.min_lat = s.max_lat = in->lat;
 	s.min_lon = s.max_lon = in->lon;
+	double ylo, xlo, yhi, xhi;
+	geo_metres_per_degree(in->lat, &s.ky0, &s.kx0);
+	geo_metres_per_degree(in->lat - 0.01, &ylo, &xlo);
+	geo_metres_per_degree(in->lat + 0.01, &yhi, &xhi);
+	s.ky1 = (yhi - ylo) / 0.02, s.kx1 = (xhi - xlo) / 0.02;
 	if (in->area) {
 		if (!(s.area = area_copy(in->area)))
 			return -1;
@@ -604,7 +651,7 @@ int zx_school_put(struct zx *z, const struct zx_school_in *in)
 	}
 	z->sch[si] = s;
 	int fresh;
-	uint64_t *slot = map_put(&z->sid, in->id, &fresh);
+	uint32_t *slot = map_put(&z->sid, in->id, &fresh);
 	if (!slot)
 		goto oom;
 	*slot = si;
@@ -623,15 +670,90 @@ oom:
 
 /*--- venues -------------------------------------------------------------------------*/
 
+static void vdense_grow(struct zx *z, size_t nc)
+{
+	uint32_t *d = realloc(z->vdense, nc * sizeof *d);
+	if (!d)
+		return;
+	z->vdense = d;
+	uint32_t *sl = realloc(z->vslot, nc * sizeof *sl);
+	if (!sl)
+		return;   /* vdense is larger, harmlessly; vdense_cap stays */
+	z->vslot = sl;
+	memset(d + z->vdense_cap, 0, (nc - z->vdense_cap) * sizeof *d);
+	z->vdense_cap = nc;
+}
+
+static int dense(const struct zx *z, int64_t id)
+{
+	return id >= 0 && (uint64_t)id < z->vdense_cap;
+}
+
+/* The cell index of venue id: 1 and *ci (and *slot, its index in the
+ * cell, or UINT32_MAX when not known), or 0 when unknown. */
+static int vid_get(const struct zx *z, int64_t id, uint32_t *ci, uint32_t *slot)
+{
+	*slot = UINT32_MAX;
+	if (dense(z, id) && z->vdense[id]) {
+		*ci = z->vdense[id] - 1;
+		*slot = z->vslot[id];
+		return 1;
+	}
+	const uint32_t *v = map_find(&z->vid, id);
+	if (v)
+		*ci = *v;
+	return v != NULL;
+}
+
+static void vid_del(struct zx *z, int64_t id)
+{
+	if (dense(z, id) && z->vdense[id])
+		z->vdense[id] = 0;
+	else
+		map_del(&z->vid, id);
+}
+
+/* The entry at e moved to (or was put at) index i of its cell. */
+static void vid_slot(struct zx *z, int64_t id, uint32_t i)
+{
+	if (dense(z, id))
+		z->vslot[id] = i;
+}
+
+static int vid_set(struct zx *z, int64_t id, uint32_t ci, uint32_t i)
+{
+	/* the dense array grows while ids stay below four times the count */
+	if (id >= 0 && (uint64_t)id >= z->vdense_cap && (uint64_t)id < 4 * (z->nvenues + 1024) && id < (1LL << 31)) {
+		size_t nc = z->vdense_cap ? z->vdense_cap : 1024;
+		while (nc <= (uint64_t)id)
+			nc *= 2;
+		vdense_grow(z, nc);
+	}
+	if (dense(z, id)) {
+		map_del(&z->vid, id);  /* it may have been stored there before the array reached it */
+		z->vdense[id] = ci + 1;
+		z->vslot[id] = i;
+		return 0;
+	}
+	int fresh;
+	uint32_t *v = map_put(&z->vid, id, &fresh);
+	if (!v)
+		return -1;
+	*v = ci;
+	return 0;
+}
+
 static struct ventry *venue_find(struct zx *z, int64_t id, struct vcell **cell)
 {
-	uint64_t *key = map_find(&z->vid, id);
-	if (!key)
+	uint32_t ci, slot;
+	if (!vid_get(z, id, &ci, &slot))
 		return NULL;
-	uint64_t *slot = map_find(&z->vcells, (int64_t)*key);
-	if (!slot)
-		return NULL;
-	struct vcell *c = &z->vcell[*slot];
+	struct vcell *c = &z->vcell[ci];
+	if (slot < c->n && c->e[slot].id == id) {
+		if (cell)
+			*cell = c;
+		return &c->e[slot];
+	}
 	for (uint32_t i = 0; i < c->n; i++)
 		if (c->e[i].id == id) {
 			if (cell)
@@ -648,27 +770,36 @@ int zx_venue_del(struct zx *z, int64_t id)
 	if (!e)
 		return -1;
 	*e = c->e[--c->n];
-	map_del(&z->vid, id);
+	if (e != &c->e[c->n])
+		vid_slot(z, e->id, (uint32_t)(e - c->e));
+	vid_del(z, id);
 	z->nvenues--;
 	return 0;
 }
 
 int zx_venue_put(struct zx *z, const struct zx_venue_in *in)
 {
-	if (!geo_valid_latlon(in->lat, in->lon) || in->category < 0 || in->category >= ZX_MAX_CATEGORIES ||
+	if (!geo_valid_latlon(in->lat, in->lon) || in->category < 0 || in->category >= ZX_NCATEGORIES ||
 	    in->nent < 0 || in->nent > 255)
 		return -1;
+	for (int i = 0; i < in->nent; i++)
+		if (!geo_valid_latlon(in->ent[i].lat, in->ent[i].lon))
+			return -1;
 	struct ventry e = { .lat = in->lat, .lon = in->lon, .id = in->id, .cat = (uint8_t)in->category,
 			    .active = in->active ? 1 : 0, .nent = (uint8_t)in->nent };
+	struct vcell *oc = NULL;
+	struct ventry *old = venue_find(z, in->id, &oc);
+	size_t oci = old ? (size_t)(oc - z->vcell) : 0; /* z->vcell may move when a cell is added */
 	if (in->nent) {
-		for (int i = 0; i < in->nent; i++)
-			if (!geo_valid_latlon(in->ent[i].lat, in->ent[i].lon))
+		if (old && old->nent >= in->nent) {
+			e.ent = old->ent;   /* the old slots are reused: moves do not grow the pool */
+		} else {
+			if (grow((void **)&z->ent, &z->capent, z->nent + (size_t)in->nent, sizeof *z->ent))
 				return -1;
-		if (grow((void **)&z->ent, &z->capent, z->nent + (size_t)in->nent, sizeof *z->ent))
-			return -1;
-		e.ent = (uint32_t)z->nent;
-		memcpy(&z->ent[z->nent], in->ent, (size_t)in->nent * sizeof *in->ent);
-		z->nent += (size_t)in->nent;
+			e.ent = (uint32_t)z->nent;
+			z->nent += (size_t)in->nent;
+		}
+		memcpy(&z->ent[e.ent], in->ent, (size_t)in->nent * sizeof *in->ent);
 		double spread = 0;
 		for (int i = 0; i < in->nent; i++)
 			spread = fmax(spread, geo_dist_fast(in->lat, in->lon, in->ent[i].lat, in->ent[i].lon));
@@ -677,10 +808,9 @@ int zx_venue_put(struct zx *z, const struct zx_venue_in *in)
 			compute_reach(z);
 		}
 	}
-	zx_venue_del(z, in->id);
 	int64_t key = cell_key(cell_iy(in->lat), cell_ix(in->lon));
 	int fresh;
-	uint64_t *slot = map_put(&z->vcells, key, &fresh);
+	uint32_t *slot = map_put(&z->vcells, key, &fresh);
 	if (!slot)
 		return -1;
 	if (fresh) {
@@ -689,23 +819,55 @@ int zx_venue_put(struct zx *z, const struct zx_venue_in *in)
 			return -1;
 		}
 		memset(&z->vcell[z->nvcell], 0, sizeof z->vcell[0]);
-		*slot = z->nvcell++;
+		*slot = (uint32_t)z->nvcell++;
 	}
+	if (old)
+		oc = &z->vcell[oci];
 	struct vcell *c = &z->vcell[*slot];
+	if (old && oc == c) {
+		*old = e;           /* same cell: in place */
+		return 0;
+	}
 	if (c->n == c->cap) {
-		uint32_t nc = c->cap ? c->cap * 2 : 8;
+		uint32_t nc = c->cap ? c->cap + c->cap / 2 + 1 : 4;
 		struct ventry *ne = realloc(c->e, nc * sizeof *ne);
 		if (!ne)
 			return -1;
 		c->e = ne, c->cap = nc;
 	}
-	uint64_t *v = map_put(&z->vid, in->id, &fresh);
-	if (!v)
+	if (old) {
+		*old = oc->e[--oc->n];
+		if (old != &oc->e[oc->n])
+			vid_slot(z, old->id, (uint32_t)(old - oc->e));
+		z->nvenues--;
+	}
+	if (vid_set(z, in->id, (uint32_t)(c - z->vcell), c->n))
 		return -1;
-	*v = (uint64_t)key;
 	c->e[c->n++] = e;
 	z->nvenues++;
 	return 0;
+}
+
+void zx_shrink(struct zx *z)
+{
+	/* an eighth kept free, so that venues moving in later rarely realloc */
+	for (size_t i = 0; i < z->nvcell; i++) {
+		struct vcell *c = &z->vcell[i];
+		uint32_t want = c->n + c->n / 8 + 1;
+		if (c->cap > want) {
+			struct ventry *e = realloc(c->e, want * sizeof *e);
+			if (e)
+				c->e = e, c->cap = want;
+		}
+	}
+	for (size_t i = 0; i < z->nscell; i++) {
+		struct scell *c = &z->scell[i];
+		if (c->cap > c->n && c->n) {
+			uint32_t *e = realloc(c->e, c->n * sizeof *e);
+			if (e)
+				c->e = e, c->cap = c->n;
+		}
+	}
 }
 
 /*--- walking distances ----------------------------------------------------------------*/
@@ -719,7 +881,7 @@ static double walking_of(const struct zx *z, int64_t sid, int64_t vid)
 {
 	if (!z->nwalks)
 		return NAN;
-	uint64_t *i = map_find(&z->walk, pair_key(sid, vid));
+	uint32_t *i = map_find(&z->walk, pair_key(sid, vid));
 	if (!i)
 		return NAN;
 	const struct walk *w = &z->walks[*i];
@@ -729,13 +891,13 @@ static double walking_of(const struct zx *z, int64_t sid, int64_t vid)
 int zx_set_walking(struct zx *z, int64_t school_id, int64_t venue_id, double metres)
 {
 	int fresh;
-	uint64_t *i = map_put(&z->walk, pair_key(school_id, venue_id), &fresh);
+	uint32_t *i = map_put(&z->walk, pair_key(school_id, venue_id), &fresh);
 	if (!i)
 		return -1;
 	if (fresh) {
 		if (grow((void **)&z->walks, &z->capwalks, z->nwalks + 1, sizeof *z->walks))
 			return -1;
-		*i = z->nwalks++;
+		*i = (uint32_t)z->nwalks++;
 	}
 	z->walks[*i] = (struct walk){ school_id, venue_id, metres };
 	return 0;
@@ -745,21 +907,30 @@ int zx_set_walking(struct zx *z, int64_t school_id, int64_t venue_id, double met
 
 /* Exactness near a limit: the fast formula is within 1 mm; where a
  * distance falls within 1 cm of a threshold, the exact geodesic decides. */
-static double point_dist(double la1, double lo1, double la2, double lo2, const double *thr, int nthr)
+/* Exactness near a limit: the fast formula is within 1 mm; where a
+ * distance falls within 1 cm of a threshold, the exact geodesic decides.
+ * The fast formula is geo_dist_fast's (flat, the ellipsoid's radii at the
+ * mid-latitude) with the metres per degree taken from the school's own
+ * first-order expansion, so the inner loop needs no trigonometry. */
+static double point_dist(const struct school *s, double la1, double lo1, double la2, double lo2, const double *thr,
+			 int nthr)
 {
-	double d = geo_dist_fast(la1, lo1, la2, lo2);
+	double dm = 0.5 * (la1 + la2) - s->lat;
+	double dx = (lo2 - lo1) * (s->kx0 + s->kx1 * dm), dy = (la2 - la1) * (s->ky0 + s->ky1 * dm);
+	double d = sqrt(dx * dx + dy * dy);
 	for (int i = 0; i < nthr; i++)
 		if (fabs(d - thr[i]) < 0.01)
 			return geo_dist_exact(la1, lo1, la2, lo2);
 	return d;
 }
 
-static double min_pairs(const struct geo_pt *a, int na, const struct geo_pt *b, int nb, const double *thr, int nthr)
+static double min_pairs(const struct school *s, const struct geo_pt *a, int na, const struct geo_pt *b, int nb,
+			const double *thr, int nthr)
 {
 	double best = INFINITY;
 	for (int i = 0; i < na; i++)
 		for (int j = 0; j < nb; j++)
-			best = fmin(best, point_dist(a[i].lat, a[i].lon, b[j].lat, b[j].lon, thr, nthr));
+			best = fmin(best, point_dist(s, a[i].lat, a[i].lon, b[j].lat, b[j].lon, thr, nthr));
 	return best;
 }
 
@@ -778,19 +949,19 @@ static double measure(const struct zx *z, const struct school *s, const struct v
 		break;
 	case ZX_GATE:
 		if (s->npupil)
-			return min_pairs(s->gates, s->npupil, &vp, 1, thr, nthr);
+			return min_pairs(s, s->gates, s->npupil, &vp, 1, thr, nthr);
 		break;
 	case ZX_ENTRANCE:
 	case ZX_WALKING:
 		if (s->ngates && vent)
-			return min_pairs(s->gates, s->ngates, vent, v->nent, thr, nthr);
+			return min_pairs(s, s->gates, s->ngates, vent, v->nent, thr, nthr);
 		break;
 	case ZX_POINT:
-		return point_dist(s->lat, s->lon, v->lat, v->lon, thr, nthr);
+		return point_dist(s, s->lat, s->lon, v->lat, v->lon, thr, nthr);
 	}
 	*fb = 1;
 	*used = ZX_POINT;
-	return point_dist(s->lat, s->lon, v->lat, v->lon, thr, nthr);
+	return point_dist(s, s->lat, s->lon, v->lat, v->lon, thr, nthr);
 }
 
 /* "How near" for rows without a number and for the surroundings list:
@@ -802,7 +973,7 @@ static double base_dist(const struct school *s, const struct ventry *v, const do
 		return geo_dist_to_area(s->area, v->lat, v->lon);
 	}
 	*used = ZX_POINT;
-	return point_dist(s->lat, s->lon, v->lat, v->lon, thr, nthr);
+	return point_dist(s, s->lat, s->lon, v->lat, v->lon, thr, nthr);
 }
 
 static int judge_rule(const struct zx *z, const struct school *s, const struct ventry *v, const struct zx_rule *r,
@@ -896,7 +1067,7 @@ static size_t school_scan(const struct zx *z, const struct school *s, double r,
 	size_t n = 0;
 	for (int64_t y = y0; y <= y1; y++)
 		for (int64_t x = x0; x <= x1; x++) {
-			const uint64_t *slot = map_find(&z->vcells, cell_key(y, x));
+			const uint32_t *slot = map_find(&z->vcells, cell_key(y, x));
 			if (!slot)
 				continue;
 			const struct vcell *c = &z->vcell[*slot];
@@ -928,7 +1099,7 @@ static size_t judge_emit(const struct zx *z, const struct school *s, const struc
 
 static const struct school *school_get(const struct zx *z, int64_t id)
 {
-	uint64_t *v = map_find(&z->sid, id);
+	uint32_t *v = map_find(&z->sid, id);
 	return v ? &z->sch[*v] : NULL;
 }
 
@@ -958,7 +1129,7 @@ size_t zx_venue_check(struct zx *z, int64_t venue_id, void (*cb)(void *arg, cons
 	z->qstamp++;
 	for (int64_t y = y0; y <= y1; y++)
 		for (int64_t x = x0; x <= x1; x++) {
-			uint64_t *slot = map_find(&z->scells, cell_key(y, x));
+			uint32_t *slot = map_find(&z->scells, cell_key(y, x));
 			if (!slot)
 				continue;
 			const struct scell *c = &z->scell[*slot];
@@ -1083,7 +1254,7 @@ size_t zx_nearby(struct zx *z, double lat, double lon, double radius_m,
 	size_t n = 0;
 	for (int64_t y = y0; y <= y1; y++)
 		for (int64_t x = x0; x <= x1; x++) {
-			uint64_t *slot = map_find(&z->scells, cell_key(y, x));
+			uint32_t *slot = map_find(&z->scells, cell_key(y, x));
 			if (!slot)
 				continue;
 			const struct scell *c = &z->scell[*slot];
@@ -1123,7 +1294,7 @@ long zx_school_rules(struct zx *z, int64_t school_id, void (*cb)(void *arg, cons
 	if (!s)
 		return -1;
 	long n = 0;
-	for (int c = 0; c < ZX_MAX_CATEGORIES; c++) {
+	for (int c = 0; c < ZX_NCATEGORIES; c++) {
 		const struct rlist *l = &z->prof[s->profile].cat[c];
 		for (uint32_t i = 0; i < l->n; i++, n++)
 			if (cb)

@@ -55,7 +55,7 @@ enum zx_verdict {
 	ZX_FORBID = 3,    /* 禁止 */
 };
 
-#define ZX_MAX_CATEGORIES 32
+#define ZX_NCATEGORIES 19   /* the entries of zx_category_codes */
 #define ZX_MAX_STAGES 16
 
 /* The venue categories and school stages the engine knows, by index. */
@@ -136,6 +136,9 @@ int zx_venue_put(struct zx *z, const struct zx_venue_in *v);
 int zx_venue_del(struct zx *z, int64_t id);
 /* Presizes for n schools and m venues (optional; faster bulk loads). */
 void zx_reserve(struct zx *z, size_t n, size_t m);
+/* Gives back most of the slack the cell arrays grew with during a bulk
+ * load (an eighth stays for venues moving in). */
+void zx_shrink(struct zx *z);
 size_t zx_nschools(const struct zx *z);
 size_t zx_nvenues(const struct zx *z);
 

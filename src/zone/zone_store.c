@@ -634,6 +634,7 @@ static int reload_all(struct db *db, int *ns, int *nv)
 				   0, 0, walk_row);
 		rc = nw < 0 ? nw : 0;
 	}
+	zx_shrink(Z);
 	return rc;
 }
 

@@ -321,6 +321,12 @@ static void updates(void **state)
 	assert_true(fabs(p.distance_m - 150) < 0.05);
 	struct got g = { 0 };
 	assert_int_equal(zx_school_check(z, 1, collect, &g), 1);
+	/* an id far beyond the others (kept in the id map, not the dense array) */
+	venue(z, 900000000000LL, "internet_cafe", lat, lon, 1);
+	assert_int_equal(verdict_of(z, 1, 900000000000LL, NULL), ZX_FORBID);
+	assert_int_equal(zx_nvenues(z), 2);
+	assert_int_equal(zx_venue_del(z, 900000000000LL), 0);
+	assert_int_equal(verdict_of(z, 1, 900000000000LL, NULL), ZX_CLEAR);
 	/* deleted */
 	assert_int_equal(zx_venue_del(z, 10), 0);
 	assert_int_equal(verdict_of(z, 1, 10, NULL), ZX_CLEAR);
@@ -394,67 +400,82 @@ static void index_matches_brute_force(void **state)
 					 .active = vact[i] };
 		assert_int_equal(zx_venue_put(z, &v), 0);
 	}
-	struct pairset got = { 0 };
-	size_t n = zx_join(z, "", add_pair, &got);
-	assert_int_equal(n, got.n);
-	assert_true(n > 500);
-	qsort(got.p, got.n, sizeof *got.p, cmp_pair);
-	/* brute force: every pair, judged by zx_surroundings' distance and the
-	 * verdict rules restated here for the national rows */
-	size_t want = 0, k = 0, forbid = 0;
-	for (int i = 0; i < NS; i++)
-		for (int j = 0; j < NV; j++) {
-			if (!vact[j])
-				continue;
-			double d = area[i] ? geo_dist_to_area(area[i], vlat[j], vlon[j])
-					   : geo_dist_exact(slat[i], slon[i], vlat[j], vlon[j]);
-			int v = ZX_CLEAR;
-			const char *cat = zx_category_codes[vcat[j]];
-			int kg = stage[i] == 0, he = stage[i] == 9;
-			if (he)
-				v = ZX_CLEAR;
-			else if (strcmp(cat, "internet_cafe") == 0 && !kg)
-				v = d <= 195 ? (area[i] ? ZX_FORBID : ZX_REVIEW) : d <= 205 ? ZX_REVIEW : ZX_CLEAR;
-			else if (d > 200 || strcmp(cat, "other") == 0)
-				v = ZX_CLEAR;
-			else if (strcmp(cat, "esports_hotel") == 0 || strcmp(cat, "script_escape") == 0 ||
-				 strcmp(cat, "hotel") == 0 || strcmp(cat, "rental") == 0 || strcmp(cat, "eatery") == 0 ||
-				 strcmp(cat, "meal_supplier") == 0 || strcmp(cat, "stall") == 0 ||
-				 strcmp(cat, "shop") == 0 || strcmp(cat, "tutoring") == 0 || strcmp(cat, "publication") == 0)
-				v = ZX_WATCH;
-			else if (strcmp(cat, "adult") == 0 && kg)
-				v = ZX_CLEAR;
-			else
-				v = ZX_REVIEW;
-			if (v == ZX_CLEAR)
-				continue;
-			want++;
-			forbid += v == ZX_FORBID;
-			/* the index's pair for (i, j) */
-			while (k < got.n && (got.p[k].school_id < 1000 + i ||
-					     (got.p[k].school_id == 1000 + i && got.p[k].venue_id < 5000 + j)))
-				k++;
-			if (k >= got.n || got.p[k].school_id != 1000 + i || got.p[k].venue_id != 5000 + j)
-				fail_msg("pair school %d venue %d (%s, %.2f m) missing from the join", 1000 + i, 5000 + j, cat,
-					 d);
-			if (got.p[k].verdict != v)
-				fail_msg("pair school %d venue %d (%s, %.2f m): verdict %d, brute force %d", 1000 + i, 5000 + j,
-					 cat, d, got.p[k].verdict, v);
-			assert_true(fabs(got.p[k].distance_m - d) < 0.01);
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) {
+			/* a third of the venues move (some within their cell, some far),
+			 * some close or reopen: the index follows */
+			for (int j = 0; j < NV; j += 3) {
+				offset(vlat[j], vlon[j], (rand() % 600) - 300, (rand() % 600) - 300, &vlat[j], &vlon[j]);
+				vact[j] = rand() % 10 != 0;
+				struct zx_venue_in v = { .id = 5000 + j, .lat = vlat[j], .lon = vlon[j], .category = vcat[j],
+							 .active = vact[j] };
+				assert_int_equal(zx_venue_put(z, &v), 0);
+			}
+			zx_shrink(z);
+			assert_int_equal(zx_nvenues(z), NV);
 		}
-	assert_int_equal(want, got.n);
-	assert_true(forbid > 0);
-	/* one venue's check agrees with the join */
-	for (int j = 0; j < NV; j += 97) {
-		struct pairset one = { 0 };
-		zx_venue_check(z, 5000 + j, add_pair, &one);
-		size_t expect = 0;
-		for (size_t q = 0; q < got.n; q++)
-			expect += got.p[q].venue_id == 5000 + j;
-		assert_int_equal(one.n, expect);
-		free(one.p);
+		struct pairset got = { 0 };
+		size_t n = zx_join(z, "", add_pair, &got);
+		assert_int_equal(n, got.n);
+		assert_true(n > 500);
+		qsort(got.p, got.n, sizeof *got.p, cmp_pair);
+		/* brute force: every pair, judged by zx_surroundings' distance and the
+		 * verdict rules restated here for the national rows */
+		size_t want = 0, k = 0, forbid = 0;
+		for (int i = 0; i < NS; i++)
+			for (int j = 0; j < NV; j++) {
+				if (!vact[j])
+					continue;
+				double d = area[i] ? geo_dist_to_area(area[i], vlat[j], vlon[j])
+						   : geo_dist_exact(slat[i], slon[i], vlat[j], vlon[j]);
+				int v = ZX_CLEAR;
+				const char *cat = zx_category_codes[vcat[j]];
+				int kg = stage[i] == 0, he = stage[i] == 9;
+				if (he)
+					v = ZX_CLEAR;
+				else if (strcmp(cat, "internet_cafe") == 0 && !kg)
+					v = d <= 195 ? (area[i] ? ZX_FORBID : ZX_REVIEW) : d <= 205 ? ZX_REVIEW : ZX_CLEAR;
+				else if (d > 200 || strcmp(cat, "other") == 0)
+					v = ZX_CLEAR;
+				else if (strcmp(cat, "esports_hotel") == 0 || strcmp(cat, "script_escape") == 0 ||
+					 strcmp(cat, "hotel") == 0 || strcmp(cat, "rental") == 0 || strcmp(cat, "eatery") == 0 ||
+					 strcmp(cat, "meal_supplier") == 0 || strcmp(cat, "stall") == 0 ||
+					 strcmp(cat, "shop") == 0 || strcmp(cat, "tutoring") == 0 || strcmp(cat, "publication") == 0)
+					v = ZX_WATCH;
+				else if (strcmp(cat, "adult") == 0 && kg)
+					v = ZX_CLEAR;
+				else
+					v = ZX_REVIEW;
+				if (v == ZX_CLEAR)
+					continue;
+				want++;
+				forbid += v == ZX_FORBID;
+				/* the index's pair for (i, j) */
+				while (k < got.n && (got.p[k].school_id < 1000 + i ||
+						     (got.p[k].school_id == 1000 + i && got.p[k].venue_id < 5000 + j)))
+					k++;
+				if (k >= got.n || got.p[k].school_id != 1000 + i || got.p[k].venue_id != 5000 + j)
+					fail_msg("pair school %d venue %d (%s, %.2f m) missing from the join", 1000 + i, 5000 + j, cat,
+						 d);
+				if (got.p[k].verdict != v)
+					fail_msg("pair school %d venue %d (%s, %.2f m): verdict %d, brute force %d", 1000 + i, 5000 + j,
+						 cat, d, got.p[k].verdict, v);
+				assert_true(fabs(got.p[k].distance_m - d) < 0.01);
+			}
+		assert_int_equal(want, got.n);
+		assert_true(forbid > 0);
+		/* one venue's check agrees with the join */
+		for (int j = 0; j < NV; j += 97) {
+			struct pairset one = { 0 };
+			zx_venue_check(z, 5000 + j, add_pair, &one);
+			size_t expect = 0;
+			for (size_t q = 0; q < got.n; q++)
+				expect += got.p[q].venue_id == 5000 + j;
+			assert_int_equal(one.n, expect);
+			free(one.p);
+		}
+		free(got.p);
 	}
-	free(got.p);
 	for (int i = 0; i < NS; i++)
 		geo_area_free(area[i]);
 	zx_free(z);
