@@ -503,6 +503,71 @@ static void nearby_and_surroundings(void **state)
 	zx_free(z);
 }
 
+/* Every seeded row, alone: a venue of its category at half its distance
+ * from a school of a covered stage gets its effect (capped as the law
+ * requires), beyond the distance and the margin nothing; a stage the row
+ * does not cover, nothing. The school has a campus, a pupils' gate and
+ * the venue an entrance, so every method has its data. */
+static void every_seed_row(void **state)
+{
+	(void)state;
+	int rows = 0;
+	for (const struct rule_seed *sd = rule_seeds; sd->code; sd++, rows++) {
+		struct zx_rule r;
+		assert_int_equal(rule_seed_to_zx(sd, &r), 0);
+		r.id = 1;
+		r.may_forbid = 1;  /* as if confirmed by an administrator */
+		struct zx_config cfg = { .radius_m = 200, .margin_m = 5 };
+		struct zx *z = zx_new(&cfg);
+		assert_int_equal(zx_set_rules(z, &r, 1), 0);
+		int covered = -1, uncovered = -1;
+		for (int i = 0; zx_stage_names[i]; i++) {
+			if ((r.stages & (1u << i)) && covered < 0)
+				covered = i;
+			if (!(r.stages & (1u << i)) && uncovered < 0)
+				uncovered = i;
+		}
+		assert_true(covered >= 0);
+		/* a 100 m square campus; its pupils' gate in the middle of the north wall */
+		struct geo_area *a = square(LAT0, LON0, 50);
+		struct geo_pt gate;
+		offset(LAT0, LON0, 50, 0, &gate.lat, &gate.lon);
+		struct zx_school_in s = { .id = 1, .lat = LAT0, .lon = LON0, .stage = covered, .region_path = REGION,
+					  .area = a, .ngates = 1, .gates = &gate, .npupil_gates = 1 };
+		assert_int_equal(zx_school_put(z, &s), 0);
+		if (uncovered >= 0) {
+			s.id = 2, s.stage = uncovered;
+			assert_int_equal(zx_school_put(z, &s), 0);
+		}
+		double limit = isnan(r.distance_m) ? cfg.radius_m : r.distance_m;
+		/* north of the gate: the same distance from wall, gate and entrance */
+		struct geo_pt door;
+		offset(gate.lat, gate.lon, limit / 2, 0, &door.lat, &door.lon);
+		struct zx_venue_in v = { .id = 10, .lat = door.lat, .lon = door.lon, .category = r.category, .active = 1,
+					 .nent = 1, .ent = &door };
+		assert_int_equal(zx_venue_put(z, &v), 0);
+		struct zx_pair p;
+		int want = r.effect;
+		if (isnan(r.distance_m) || r.method == ZX_WALKING)
+			want = want > ZX_REVIEW ? ZX_REVIEW : want;  /* no number, or a walk not yet measured */
+		int got = verdict_of(z, 1, 10, &p);
+		if (got != want)
+			fail_msg("%s at %.0f m: verdict %d, want %d", sd->code, limit / 2, got, want);
+		assert_true(fabs(p.distance_m - limit / 2) < 0.05);
+		if (uncovered >= 0 && verdict_of(z, 2, 10, NULL) != ZX_CLEAR)
+			fail_msg("%s judged a %s school it does not cover", sd->code, zx_stage_names[uncovered]);
+		/* beyond the limit and the margin: nothing */
+		offset(gate.lat, gate.lon, limit + 6, 0, &door.lat, &door.lon);
+		v.lat = door.lat, v.lon = door.lon;
+		assert_int_equal(zx_venue_put(z, &v), 0);
+		if (verdict_of(z, 1, 10, NULL) != ZX_CLEAR)
+			fail_msg("%s at %.0f m is not cleared", sd->code, limit + 6);
+		geo_area_free(a);
+		zx_free(z);
+	}
+	assert_true(rows >= 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +578,7 @@ int main(void)
 		cmocka_unit_test(updates),
 		cmocka_unit_test(index_matches_brute_force),
 		cmocka_unit_test(nearby_and_surroundings),
+		cmocka_unit_test(every_seed_row),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
