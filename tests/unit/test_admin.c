@@ -110,7 +110,7 @@ static void init_creates_roles_and_administrator(void **state)
 	for (const struct perm_info *p = perm_catalog; p->code; p++)
 		assert_true(adm_perms_subset(p->code, r.perms));
 	assert_int_equal(adm_role_get(f->db, "police", &r), 0);
-	assert_string_equal(r.perms, "school.read unit.read region.read");
+	assert_string_equal(r.perms, "school.read unit.read region.read venue.read zone.read zone.review");
 	struct adm_user u;
 	assert_int_equal(adm_user_row(f->db, 0, "admin", &u), 0);
 	assert_string_equal(u.scope_kind, "all");

@@ -66,9 +66,9 @@ static void test_a_table_the_list_lacks_is_named(void **state)
 {
 	struct fx *f = *state;
 	char err[512] = "";
-	assert_int_equal(db_exec(f->db, "CREATE TABLE venues (id INTEGER PRIMARY KEY, name TEXT)"), 0);
+	assert_int_equal(db_exec(f->db, "CREATE TABLE incidents (id INTEGER PRIMARY KEY, name TEXT)"), 0);
 	assert_int_equal(copy_check_tables(f->db, err, sizeof err), -1);
-	assert_non_null(strstr(err, "venues"));
+	assert_non_null(strstr(err, "incidents"));
 	assert_non_null(strstr(err, "src/ops/copy.c"));
 }
 
