@@ -323,28 +323,96 @@ int rk_insert(struct db *db, const char *table, const struct rk_col *cols, size_
 	return rc;
 }
 
+/* Does the stored column (col of the current row of st) already hold what
+ * bind_col would bind for rec? (owned: the JSON text bind_col made.) */
+static int same_stored(struct stmt *st, int col, const struct rk_col *c, json_t *rec, const char *owned)
+{
+	json_t *v = json_object_get(rec, c->name);
+	int null = stmt_is_null(st, col);
+	const char *t = null || c->type == RK_BOOL || c->type == RK_INT || c->type == RK_REAL ? NULL : stmt_text(st, col);
+	switch (c->type) {
+	case RK_TEXT:
+		return strcmp(t ? t : "", json_is_string(v) ? json_string_value(v) : "") == 0;
+	case RK_NTEXT:
+		return json_is_string(v) ? t && strcmp(t, json_string_value(v)) == 0 : null;
+	case RK_JSON:
+		return t && owned && strcmp(t, owned) == 0;
+	case RK_BOOL:
+		return !null && (stmt_int64(st, col) != 0) == json_is_true(v);
+	case RK_INT:
+		return json_is_integer(v) ? !null && stmt_int64(st, col) == json_integer_value(v) : null;
+	case RK_REAL:
+		return json_is_number(v) ? !null && stmt_double(st, col) == json_number_value(v) : null;
+	}
+	return 0;
+}
+
+/* Sets only the columns whose stored value differs: SQLite rewrites an
+ * index's entry whenever its column is named in SET, even to the same
+ * value, so naming every column cost a write-ahead-log page per index on
+ * every edit. */
 int rk_update(struct db *db, const char *table, const struct rk_col *cols, size_t n, int64_t id, json_t *rec,
 	      const char *at)
 {
+	char **owned = calloc(n, sizeof *owned);
+	if (!owned)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (cols[i].type == RK_JSON) {
+			json_t *v = json_object_get(rec, cols[i].name);
+			owned[i] = json_is_array(v) || json_is_object(v) ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15))
+								   : strdup("[]");
+			if (!owned[i])
+				abort();
+		}
+	struct sqlb q;
+	sqlb_init(&q);
+	sqlb_add(&q, "SELECT ");
+	rk_sql_cols(&q, cols, n, table);
+	sqlb_add(&q, " FROM ");
+	sqlb_add(&q, table);
+	sqlb_add(&q, " WHERE id = ");
+	sqlb_int(&q, id);
+	struct stmt *st;
+	int rc = sqlb_prepare(&q, db, &st);
+	sqlb_free(&q);
+	if (rc) {
+		free_owned(owned, n);
+		return rc;
+	}
+	if ((rc = stmt_step(st)) != STORE_ROW) {
+		stmt_finalize(st);
+		free_owned(owned, n);
+		return rc == STORE_DONE ? STORE_NOTFOUND : rc;
+	}
+	char *same = calloc(n ? n : 1, 1);
+	if (!same)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		same[i] = (char)same_stored(st, (int)i, &cols[i], rec, owned[i]);
+	stmt_finalize(st);
 	struct sqlb b;
 	sqlb_init(&b);
 	sqlb_add(&b, "UPDATE ");
 	sqlb_add(&b, table);
 	sqlb_add(&b, " SET ");
-	char **owned = calloc(n, sizeof *owned);
-	if (!owned)
-		abort();
 	for (size_t i = 0; i < n; i++) {
+		if (same[i])
+			continue;
 		sqlb_add(&b, cols[i].name);
 		sqlb_add(&b, " = ");
-		bind_col(&b, &cols[i], rec, &owned[i]);
+		if (cols[i].type == RK_JSON)
+			sqlb_text(&b, owned[i]);
+		else
+			bind_col(&b, &cols[i], rec, &owned[i]);
 		sqlb_add(&b, ", ");
 	}
+	free(same);
 	sqlb_add(&b, "updated_at = ");
 	sqlb_text(&b, at);
 	sqlb_add(&b, ", deleted_at = NULL WHERE id = ");
 	sqlb_int(&b, id);
-	int rc = rk_run(&b, db);
+	rc = rk_run(&b, db);
 	free_owned(owned, n);
 	if (rc == 0 && db_changes(db) != 1)
 		rc = STORE_NOTFOUND;

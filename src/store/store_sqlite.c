@@ -15,6 +15,16 @@
  * (synchronous=NORMAL keeps WAL consistency; SQLite syncs the WAL before
  * every checkpoint and the database after it.) XIAOAN_SYNC=full selects
  * plain synchronous=FULL instead, for comparison.
+ *
+ * One writer connection. Every write transaction runs on the same SQLite
+ * connection: at db_begin the request's connection lends its identity to
+ * the store's writer connection (their handles and statement caches trade
+ * places while the writer mutex is held) and takes them back at commit or
+ * rollback. In WAL mode a connection drops its whole page cache whenever
+ * another connection has written, so with writes spread over the pool
+ * every transaction re-read its pages through pread(); the one writer's
+ * cache stays warm. (A connection holding an unfinished statement at
+ * db_begin keeps its own handle.)
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -51,6 +61,9 @@ struct sq_db {
 	int holds_wlock;      /* this connection holds the store's writer mutex */
 	struct sq_stmt *cache[STMT_CACHE];
 	int ncache, evict;
+	int live;             /* uncached statements not yet finalized */
+	int lent;             /* h and cache are the writer connection's now */
+	char lasterr[256];    /* the writer's last error, kept when handing it back */
 	struct sq_db *next_free;
 };
 
@@ -71,6 +84,7 @@ struct sq_store {
 	int syncing;
 	int wal_fd;
 	ino_t wal_ino;
+	struct sq_db *writer;      /* the connection every write transaction runs on */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct sq_db **all;
@@ -174,6 +188,12 @@ struct store *sqlite_store_open(const char *path, int pool, char *err, size_t er
 	s->all[s->nall++] = db;
 	db->next_free = NULL;
 	s->free_list = db;
+	if (s->group && !(s->writer = conn_open(s, err, errlen))) {
+		conn_close(db);
+		free(s->all);
+		free(s);
+		return NULL;
+	}
 	return &s->base;
 }
 
@@ -182,6 +202,8 @@ static void sq_close(struct store *s_)
 	struct sq_store *s = (struct sq_store *)s_;
 	for (int i = 0; i < s->nall; i++)
 		conn_close(s->all[i]);
+	if (s->writer)
+		conn_close(s->writer);
 	free(s->all);
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->wmu);
@@ -241,15 +263,68 @@ static int sq_exec(struct db *db_, const char *sql)
 static const char *sq_errmsg(struct db *db_)
 {
 	struct sq_db *db = SDB(db_);
+	if (db->lasterr[0] && sqlite3_errcode(db->h) == SQLITE_OK)
+		return db->lasterr; /* the failure happened on the writer connection */
 	return sqlite3_errmsg(db->h);
 }
 
+static void return_writer(struct sq_db *db);
+
 static void wunlock(struct sq_db *db)
 {
+	return_writer(db);
 	if (db->holds_wlock) {
 		db->holds_wlock = 0;
 		pthread_mutex_unlock(&db->store->wmu);
 	}
+}
+
+/* Trades handle and statement cache between a and b; the cached
+ * statements follow their cache. Called with the writer mutex held. */
+static void trade(struct sq_db *a, struct sq_db *b)
+{
+	sqlite3 *h = a->h;
+	a->h = b->h, b->h = h;
+	struct sq_stmt *tmp[STMT_CACHE];
+	memcpy(tmp, a->cache, sizeof tmp);
+	memcpy(a->cache, b->cache, sizeof tmp);
+	memcpy(b->cache, tmp, sizeof tmp);
+	int n = a->ncache, e = a->evict;
+	a->ncache = b->ncache, a->evict = b->evict;
+	b->ncache = n, b->evict = e;
+	for (int i = 0; i < a->ncache; i++)
+		a->cache[i]->db = a, a->cache[i]->base.db = &a->base;
+	for (int i = 0; i < b->ncache; i++)
+		b->cache[i]->db = b, b->cache[i]->base.db = &b->base;
+}
+
+static int busy_stmts(const struct sq_db *db)
+{
+	int n = db->live;
+	for (int i = 0; i < db->ncache; i++)
+		n += db->cache[i]->in_use;
+	return n;
+}
+
+/* Takes the writer connection's place (see the top of the file). */
+static void borrow_writer(struct sq_db *db)
+{
+	struct sq_db *w = db->store->writer;
+	db->lasterr[0] = 0;
+	if (!w || db->lent || busy_stmts(db))
+		return;
+	trade(db, w);
+	db->lent = 1;
+}
+
+static void return_writer(struct sq_db *db)
+{
+	if (!db->lent)
+		return;
+	if (sqlite3_errcode(db->h) != SQLITE_OK)
+		snprintf(db->lasterr, sizeof db->lasterr, "%s", sqlite3_errmsg(db->h));
+	trade(db, db->store->writer);
+	db->lent = 0;
 }
 
 static int sq_begin(struct db *db_)
@@ -257,6 +332,7 @@ static int sq_begin(struct db *db_)
 	struct sq_db *db = SDB(db_);
 	pthread_mutex_lock(&db->store->wmu);
 	db->holds_wlock = 1;
+	borrow_writer(db);
 	/* another process (the CLI, a backup) may still hold the file lock:
 	 * that wait is the busy timeout's */
 	int rc = sq_exec(db_, "BEGIN IMMEDIATE");
@@ -433,6 +509,8 @@ static int sq_prepare(struct db *db_, struct stmt **out, const char *sql)
 	}
 	build_map(st);
 	st->in_use = 1;
+	if (!cache)
+		db->live++;
 	if (cache) {
 		st->cached = 1;
 		st->hash = h;
@@ -553,6 +631,7 @@ static void sq_finalize(struct stmt *st_)
 		st->in_use = 0;
 		return;
 	}
+	st->db->live--;
 	sqlite3_finalize(st->s);
 	free(st);
 }
