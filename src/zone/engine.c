@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1151,40 +1152,70 @@ size_t zx_venue_check(struct zx *z, int64_t venue_id, void (*cb)(void *arg, cons
 
 /*--- the full join ---------------------------------------------------------------------------*/
 
+#define JOIN_BATCH 512
+
 struct joinwork {
 	struct zx *z;
 	const char *region_path;
-	struct emit e;
-	size_t from, to, n;
+	void (*batch)(void *arg, const struct zx_pair *p, size_t n);
+	void *arg;
+	_Atomic size_t *next;   /* the next school to take, shared: threads take 64 at a time */
+	size_t n;
+	size_t nbuf;
+	struct zx_pair buf[JOIN_BATCH];  /* this thread's pairs, handed over in batches */
 };
+
+static size_t join_emit(const struct zx *z, const struct school *s, const struct ventry *v, void *ctx)
+{
+	struct joinwork *w = ctx;
+	if (judge(z, s, v, &w->buf[w->nbuf]) == ZX_CLEAR)
+		return 0;
+	if (++w->nbuf == JOIN_BATCH) {
+		if (w->batch)
+			w->batch(w->arg, w->buf, w->nbuf);
+		w->nbuf = 0;
+	}
+	return 1;
+}
 
 static void *join_part(void *arg)
 {
 	struct joinwork *w = arg;
 	const struct zx *z = w->z;
-	for (size_t i = w->from; i < w->to; i++) {
-		const struct school *s = &z->sch[i];
-		if (!s->alive || !path_in(w->region_path, z->prof[s->profile].region_path))
-			continue;
-		w->n += school_scan(z, s, z->reach, judge_emit, &w->e);
+	for (;;) {
+		size_t from = atomic_fetch_add(w->next, 64), to = from + 64 < z->nsch ? from + 64 : z->nsch;
+		if (from >= z->nsch)
+			break;
+		for (size_t i = from; i < to; i++) {
+			const struct school *s = &z->sch[i];
+			if (!s->alive || !path_in(w->region_path, z->prof[s->profile].region_path))
+				continue;
+			w->n += school_scan(z, s, z->reach, join_emit, w);
+		}
 	}
+	if (w->nbuf && w->batch)
+		w->batch(w->arg, w->buf, w->nbuf);
+	w->nbuf = 0;
 	return NULL;
 }
 
-size_t zx_join(struct zx *z, const char *region_path, void (*cb)(void *arg, const struct zx_pair *p), void *arg)
+size_t zx_join_batch(struct zx *z, const char *region_path,
+		     void (*batch)(void *arg, const struct zx_pair *p, size_t n), void *arg)
 {
 	int nt = z->cfg.threads > 1 ? z->cfg.threads : 1;
 	if (nt > 64)
 		nt = 64;
 	if ((size_t)nt > z->nsch)
 		nt = z->nsch ? (int)z->nsch : 1;
-	struct joinwork w[64];
+	struct joinwork *w = calloc((size_t)nt, sizeof *w);
+	if (!w)
+		return 0;
 	pthread_t th[64];
 	int started[64] = { 0 };
+	_Atomic size_t next = 0;
 	for (int t = 0; t < nt; t++) {
-		w[t] = (struct joinwork){ .z = z, .region_path = region_path ? region_path : "", .e = { cb, arg },
-					  .from = z->nsch * (size_t)t / (size_t)nt,
-					  .to = z->nsch * (size_t)(t + 1) / (size_t)nt };
+		w[t].z = z, w[t].region_path = region_path ? region_path : "", w[t].batch = batch, w[t].arg = arg;
+		w[t].next = &next;
 		if (t > 0 && pthread_create(&th[t], NULL, join_part, &w[t]) == 0)
 			started[t] = 1;
 	}
@@ -1197,7 +1228,26 @@ size_t zx_join(struct zx *z, const char *region_path, void (*cb)(void *arg, cons
 			join_part(&w[t]);   /* no thread: do its part here */
 		n += w[t].n;
 	}
+	free(w);
 	return n;
+}
+
+struct one_by_one {
+	void (*cb)(void *arg, const struct zx_pair *p);
+	void *arg;
+};
+
+static void each_of_batch(void *arg, const struct zx_pair *p, size_t n)
+{
+	const struct one_by_one *o = arg;
+	for (size_t i = 0; i < n; i++)
+		o->cb(o->arg, &p[i]);
+}
+
+size_t zx_join(struct zx *z, const char *region_path, void (*cb)(void *arg, const struct zx_pair *p), void *arg)
+{
+	struct one_by_one o = { cb, arg };
+	return zx_join_batch(z, region_path, cb ? each_of_batch : NULL, &o);
 }
 
 /*--- queries ----------------------------------------------------------------------------------*/

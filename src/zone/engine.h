@@ -157,6 +157,10 @@ size_t zx_school_check(struct zx *z, int64_t school_id, void (*cb)(void *arg, co
  * when cfg.threads > 1 (never concurrently for one school). Returns the
  * number of pairs. */
 size_t zx_join(struct zx *z, const char *region_path, void (*cb)(void *arg, const struct zx_pair *p), void *arg);
+/* The same, the pairs handed over in batches of up to 512 per call (one
+ * lock per batch instead of one per pair in a collecting callback). */
+size_t zx_join_batch(struct zx *z, const char *region_path,
+		     void (*batch)(void *arg, const struct zx_pair *p, size_t n), void *arg);
 
 /* Venues within radius_m of a school (campus boundary when it has one,
  * else its point), judged; cb for each, verdict ZX_CLEAR included, in no

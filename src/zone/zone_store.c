@@ -315,6 +315,27 @@ struct pairs {
 	pthread_mutex_t lock;
 };
 
+/* zx_join_batch's callback: one lock per batch of pairs */
+static void add_pairs(void *arg, const struct zx_pair *p, size_t n)
+{
+	struct pairs *s = arg;
+	pthread_mutex_lock(&s->lock);
+	if (s->n + n > s->cap) {
+		size_t c = s->cap ? s->cap : 64;
+		while (c < s->n + n)
+			c *= 2;
+		struct zx_pair *np = realloc(s->p, c * sizeof *np);
+		if (!np) {
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+		s->p = np, s->cap = c;
+	}
+	memcpy(s->p + s->n, p, n * sizeof *p);
+	s->n += n;
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void add_pair(void *arg, const struct zx_pair *p)
 {
 	struct pairs *s = arg;
@@ -656,7 +677,7 @@ int zone_recompute(struct db *db, const struct audit_actor *a, const char *regio
 	if (rc)
 		goto out;
 	struct pairs ps = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	zx_join(Z, region_path ? region_path : "", add_pair, &ps);
+	zx_join_batch(Z, region_path ? region_path : "", add_pairs, &ps);
 	*pairs = (int64_t)ps.n;
 	char like[160];
 	snprintf(like, sizeof like, "%s%%", region_path ? region_path : "");
