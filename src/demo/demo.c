@@ -271,8 +271,12 @@ int demo_seed(struct store *st, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "commit: %s", db_errmsg(db));
 		goto fail;
 	}
-	fprintf(out, "demo county 示范县 (340899): %d townships, %d member units, %d schools\n", demo_ntownships,
-		demo_nunits + 2 * demo_ntownships + 1, c.nschools);
+	int64_t nvenues = 0, nbound = 0;
+	db_query_int64(db, &nvenues, "SELECT count(*) FROM venues", 0);
+	db_query_int64(db, &nbound, "SELECT count(*) FROM schools WHERE boundary IS NOT NULL", 0);
+	fprintf(out, "demo county 示范县 (340899): %d townships, %d member units, %d schools (%lld with a campus boundary), "
+		"%lld venues around them\n", demo_ntownships, demo_nunits + 2 * demo_ntownships + 1, c.nschools,
+		(long long)nbound, (long long)nvenues);
 	fprintf(out, "demo accounts (one per role; change the password at first sign-in):\n");
 	for (size_t i = 0; i < sizeof users / sizeof users[0]; i++)
 		fprintf(out, "   %-10s %s  %s\n", users[i].username, pws[i], users[i].what);
