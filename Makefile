@@ -24,12 +24,16 @@ AUNITBIN := $(UNIT:tests/unit/%.c=build-asan/tests/%)
 DATA     ?= var
 LISTEN   ?= 127.0.0.1:8080
 
-.PHONY: all deps build run test unit api bench bench-zone fuzz fuzz-brief clean asan web web-test
+.PHONY: all deps bench-deps build run test unit api bench bench-zone fuzz fuzz-brief clean asan web web-test
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# make bench also needs PostGIS (bench/zone) and GeodSolve
+bench-deps:
+	@scripts/deps.sh --bench
 
 build: build/xiaoan web
 
@@ -119,12 +123,12 @@ fuzz: deps fuzz-build
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/$$n- fuzz/corpus/$$n || exit 1; done
 
-bench: deps build build/bench/zone_bench build/bench/zone_gen
+bench: bench-deps build build/bench/zone_bench build/bench/zone_gen
 	@bench/api/run.sh
 	@BENCH_NO_BUILD=1 bench/zone/run.sh
 
 # bench/zone alone (no web build): the zone engine, PostGIS and the venue API
-bench-zone: deps build/xiaoan build/bench/zone_bench build/bench/zone_gen
+bench-zone: bench-deps build/xiaoan build/bench/zone_bench build/bench/zone_gen
 	@BENCH_NO_BUILD=1 bench/zone/run.sh
 
 ZBENCH_SRC := bench/zone/gen.c bench/zone/gen.h

@@ -7,15 +7,16 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 libsodium-dev liboath-dev
 libxlsxwriter-dev libcurl4-openssl-dev libcmocka-dev libzip-dev libexpat1-dev libpq-dev
-libproj-dev libgeos-dev geographiclib-tools postgresql-15-postgis-3
+libproj-dev libgeos-dev
 python3 wrk nginx-light
 chromium fonts-noto-cjk
 postgresql postgresql-client"
 # libproj-dev: PROJ's geodesic routines (Karney's algorithms) for distances
-# on the WGS84 ellipsoid; libgeos-dev: WKT reading and polygon validity;
-# geographiclib-tools: GeodSolve, the independent implementation the
-# distance reference set is made with; postgresql-15-postgis-3: the
-# PostGIS join bench/zone compares against.
+# on the WGS84 ellipsoid; libgeos-dev: WKT reading and polygon validity.
+# `deps.sh --bench` (make bench) adds postgresql-15-postgis-3, the PostGIS
+# join bench/zone compares against, and geographiclib-tools, GeodSolve, with
+# which tests/data/make_geodesic_ref.sh made the distance reference set;
+# neither is needed to build or test, so make test does not install them.
 # postgresql: the server binaries tests/pg.sh starts a throwaway cluster with
 # for the API tests' PostgreSQL pass (Debian 12's is PostgreSQL 15);
 # postgresql-client: psql, through which the tests reach that database.
@@ -24,6 +25,7 @@ postgresql postgresql-client"
 # Debian's; Debian's comes only where there is none.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
+[ "${1:-}" = "--bench" ] && PKGS="$PKGS postgresql-15-postgis-3 geographiclib-tools"
 [ "${1:-}" = "--list" ] && { echo $PKGS; exit 0; }
 
 missing=""
