@@ -477,6 +477,20 @@ async function main() {
     await shot(page, '45-finding-exempted')
     const after = await apiGet(page, '/api/zone/findings?venue_id=' + cafe.id)
     assert(after.body.items.some((f) => f.state === '已豁免'), `state: ${JSON.stringify(after.body.items.map((f) => f.state))}`)
+    // 确认 after all, with a note; then a walking distance, which this finding's rule (campus boundary) does not take
+    await page.locator('[data-test=act-confirm]').click()
+    await page.locator('[data-test=act-form] textarea').fill('复核：该店仍提供上网服务，确认。')
+    await page.locator('[data-test=act-submit]').click()
+    await page.locator('[data-test=drawer-state]', { hasText: '已确认' }).waitFor()
+    await page.locator('[data-test=finding-events]', { hasText: '确认' }).waitFor()
+    await page.locator('[data-test=act-measure]').click()
+    await page.locator('[data-test=act-form] input[name=walking_m]').fill('150')
+    await page.locator('[data-test=act-submit]').click()
+    await page.locator('[data-test=act-form] .el-form-item.is-error', { hasText: '不按步行距离测量' }).waitFor()
+    await shot(page, '45b-finding-measure-refused')
+    const confirmed = await apiGet(page, '/api/zone/findings?venue_id=' + cafe.id)
+    assert(confirmed.body.items.some((f) => f.state === '已确认' && f.walking_m === null),
+      `after confirm and a refused measurement: ${JSON.stringify(confirmed.body.items)}`)
   })
 
   await step('周边规则: sources, confidence badges, 无 for rules without a number', async () => {
@@ -488,6 +502,28 @@ async function main() {
     assert(src.includes('校园边界直线'), 'methods are not in Chinese')
     assert(src.includes('全国'), 'no national rule')
     await shot(page, '46-rules')
+  })
+
+  await step('周边规则: an administrator edits a rule and finds the new version in 版本记录', async () => {
+    const code = 'L-WN-TOB'
+    const before = (await apiGet(page, '/api/zone/rules')).body.items.find((r) => r.code === code)
+    const row = page.locator('[data-test=rule-table] .el-table__row', { hasText: code })
+    await row.getByRole('button', { name: '编辑' }).click()
+    const dlg = page.locator('.el-dialog', { hasText: `编辑规则 ${code}` })
+    await dlg.locator('textarea').fill('征求意见稿，正式发布前不启用（浏览器测试）')
+    await dlg.getByRole('button', { name: '保存' }).click()
+    await dlg.waitFor({ state: 'hidden' })
+    const after = (await apiGet(page, '/api/zone/rules')).body.items.find((r) => r.code === code)
+    assert(after.version === before.version + 1 && after.note.startsWith('征求意见稿，正式发布前不启用'),
+      `rule after the edit: ${JSON.stringify(after)}`)
+    await row.getByRole('button', { name: '版本记录' }).click()
+    const vd = page.locator('.el-dialog', { hasText: `${code} 的版本记录` })
+    await vd.locator('.el-timeline-item').nth(1).waitFor()
+    const text = await vd.innerText()
+    assert(text.includes(`第 ${after.version} 版`) && text.includes('第 1 版'), `versions: ${text}`)
+    await shot(page, '46b-rule-versions')
+    await page.keyboard.press('Escape')
+    await vd.waitFor({ state: 'hidden' })
   })
 
   await step('场所: the create dialog validates, picks the point on the map and creates', async () => {
