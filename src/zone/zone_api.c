@@ -450,7 +450,6 @@ static int api_finding_stats(struct req *r)
 {
 	struct db *db = req_db(r);
 	json_t *out = json_object();
-	static const char *const col[] = { "verdict", "state" };
 	for (int k = 0; k < 2; k++) {
 		struct sqlb b;
 		sqlb_init(&b);
@@ -474,7 +473,6 @@ static int api_finding_stats(struct req *r)
 			json_object_set_new(o, stmt_text(st, 0), json_integer(stmt_int64(st, 1)));
 		stmt_finalize(st);
 		json_object_set_new(out, k ? "by_state" : "by_verdict", o);
-		(void)col;
 	}
 	return reply_json(r, 200, out);
 }
@@ -673,8 +671,6 @@ static int recompute_path(struct req *r, struct db *db, const char *region, char
 	if (region && *region) {
 		if (!scope_region_ok(db, p, region))
 			return reply_error(r, 404, "not_found", "行政区划不存在或不在您的管辖范围内", "region"), -1;
-		int64_t dummy;
-		(void)dummy;
 		struct stmt *st;
 		if (db_prepare(db, &st, "SELECT path FROM regions WHERE code = $1"))
 			return reply_internal(r, "region path"), -1;
@@ -972,10 +968,6 @@ static int api_rule_patch(struct req *r)
 	}
 	json_t *dj = json_object_get(j, "distance_m");
 	json_t *ej = json_object_get(j, "effect");
-	const char *effect = ej ? json_string_value(ej) : json_string_value(json_object_get(before, "effect"));
-	int has_distance = dj ? json_is_number(dj) : json_is_number(json_object_get(before, "distance_m"));
-	(void)effect;
-	(void)has_distance;
 	char at[32];
 	clock_iso(at);
 	struct stmt *st;

@@ -158,7 +158,6 @@ static int load_school(struct db *db, int64_t id)
 	return n < 0 ? n : 0;
 }
 
-static int walk_row_venue;
 static void walk_row(struct stmt *st)
 {
 	zx_set_walking(Z, stmt_int64(st, 0), stmt_int64(st, 1), stmt_is_null(st, 2) ? NAN : stmt_double(st, 2));
@@ -171,7 +170,6 @@ static int load_venue(struct db *db, int64_t id)
 		zx_venue_del(Z, id);
 	if (n < 0)
 		return n;
-	(void)walk_row_venue;
 	n = load_rows(db, "SELECT school_id, venue_id, walking_m FROM zone_findings WHERE venue_id = $1", id, 1,
 		      walk_row);
 	return n < 0 ? n : 0;
