@@ -60,11 +60,24 @@ void audit_actor_of(struct req *r, struct audit_actor *a)
 	a->request_id = r->request_id ? r->request_id : "";
 }
 
+char *audit_json(json_t *v)
+{
+	return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
 int audit_append(struct db *db, const struct audit_actor *a, const char *action, const char *entity,
 		 const char *entity_id, json_t *before, json_t *after)
 {
-	char *bj = before ? json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	char *aj = after ? json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *bj = audit_json(before), *aj = audit_json(after);
+	int rc = audit_append_text(db, a, action, entity, entity_id, bj, aj);
+	free(bj);
+	free(aj);
+	return rc;
+}
+
+int audit_append_text(struct db *db, const struct audit_actor *a, const char *action, const char *entity,
+		      const char *entity_id, const char *bj, const char *aj)
+{
 	struct stmt *st = NULL;
 	int rc;
 	int64_t seq = 0;
@@ -121,8 +134,6 @@ out:
 	if (rc == STORE_DONE || rc == STORE_ROW)
 		rc = STORE_ERR;
 	stmt_finalize(st);
-	free(bj);
-	free(aj);
 	return rc;
 }
 

@@ -37,6 +37,13 @@ void audit_actor_of(struct req *r, struct audit_actor *a);
 int audit_append(struct db *db, const struct audit_actor *a, const char *action, const char *entity,
 		 const char *entity_id, json_t *before, json_t *after);
 
+/* audit_append with before and after already printed by audit_json (so a
+ * writer can print them before it takes the write lock). */
+int audit_append_text(struct db *db, const struct audit_actor *a, const char *action, const char *entity,
+		      const char *entity_id, const char *before, const char *after);
+/* v as the audit trail stores it (malloc'd; NULL for NULL). */
+char *audit_json(json_t *v);
+
 /* Convenience: audit_append with the request's actor on req_db(r). */
 int audit_write(struct req *r, const char *action, const char *entity, const char *entity_id, json_t *before,
 		json_t *after);

@@ -35,3 +35,14 @@ void clock_iso(char out[32])
 {
 	clock_fmt(clock_now(), out);
 }
+
+void clock_deadline(struct timespec *ts, clockid_t clk, long us)
+{
+	clock_gettime(clk, ts);
+	ts->tv_sec += us / 1000000;
+	ts->tv_nsec += (us % 1000000) * 1000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}

@@ -8,6 +8,7 @@
 #define XIAOAN_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Unix seconds. */
 int64_t clock_now(void);
@@ -15,5 +16,8 @@ int64_t clock_now(void);
 void clock_iso(char out[32]);
 /* Formats unix seconds the same way. */
 void clock_fmt(int64_t t, char out[32]);
+/* *ts = now on clock clk (the real one, not the test offset) plus us
+ * microseconds: a deadline for pthread_cond_timedwait. */
+void clock_deadline(struct timespec *ts, clockid_t clk, long us);
 
 #endif

@@ -103,7 +103,7 @@ int reply_raw(struct req *r, int status, const char *type, const void *body, siz
 
 int reply_json(struct req *r, int status, json_t *j)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	char *s = j ? json_dumps(j, REPLY_JSON_FLAGS) : NULL;
 	json_decref(j);
 	if (!s) {
 		/* a value that could not be built (e.g. text that is not UTF-8):
@@ -116,7 +116,7 @@ int reply_json(struct req *r, int status, json_t *j)
 			abort();
 		status = 500;
 	}
-	return set_body(r, status, "application/json; charset=utf-8", s, strlen(s));
+	return set_body(r, status, REPLY_JSON_TYPE, s, strlen(s));
 }
 
 int reply_error(struct req *r, int status, const char *code, const char *message, const char *field)

@@ -88,6 +88,10 @@ struct db *req_db(struct req *r);
  * (or 415) and returns NULL. The object is freed with the request. */
 json_t *req_json(struct req *r);
 
+/* How reply_json prints JSON (for modules that keep printed bodies). */
+#define REPLY_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define REPLY_JSON_TYPE "application/json; charset=utf-8"
+
 /* Answers. reply_json steals the reference to j. */
 int reply_json(struct req *r, int status, json_t *j);
 int reply_raw(struct req *r, int status, const char *type, const void *body, size_t len);

@@ -594,6 +594,7 @@ int server_run(struct config *cfg, struct store *st)
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	log_info("xiaoan %s serving on %s:%u (%s, %d threads)", XIAOAN_VERSION, host, di ? di->port : (unsigned)port,
 		 s.tls ? "https" : "http", cfg->threads);
+	log_start_async(); /* request lines in batches (core/log.c) */
 
 	int sig = 0;
 	sigwait(&set, &sig);
@@ -606,5 +607,6 @@ int server_run(struct config *cfg, struct store *st)
 	MHD_stop_daemon(d);
 	free(cert), free(key);
 	log_info("stopped");
+	log_stop();
 	return 0;
 }

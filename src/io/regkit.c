@@ -200,7 +200,10 @@ void rk_row_read(struct stmt *st, int first, const struct rk_col *cols, size_t n
 {
 	for (size_t i = 0; i < n; i++) {
 		int c = first + (int)i;
-		const char *t = stmt_text(st, c);
+		/* numbers are read as numbers: asking SQLite for a number's text
+		 * formats it (printf for a REAL) only to be parsed back */
+		int texty = cols[i].type == RK_TEXT || cols[i].type == RK_NTEXT || cols[i].type == RK_JSON;
+		const char *t = texty ? stmt_text(st, c) : NULL;
 		json_t *v;
 		switch (cols[i].type) {
 		case RK_TEXT:
@@ -463,6 +466,38 @@ static int same_value(json_t *x, json_t *y)
 		return 1;
 	}
 	return json_equal(x ? x : json_null(), y ? y : json_null());
+}
+
+json_t *rk_rec_after(const struct rk_col *cols, size_t n, json_t *before, json_t *rec)
+{
+	json_t *o = json_deep_copy(before);
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(rec, cols[i].name), *nv;
+		if (same_value(json_object_get(before, cols[i].name), v))
+			continue; /* rk_update leaves it as it is */
+		switch (cols[i].type) {
+		case RK_TEXT:
+			nv = json_string(json_is_string(v) ? json_string_value(v) : "");
+			break;
+		case RK_NTEXT:
+			nv = json_is_string(v) ? json_string(json_string_value(v)) : json_null();
+			break;
+		case RK_BOOL:
+			nv = json_boolean(json_is_true(v));
+			break;
+		case RK_INT:
+			nv = json_is_integer(v) ? json_integer(json_integer_value(v)) : json_null();
+			break;
+		case RK_REAL:
+			nv = json_is_number(v) ? json_real(json_number_value(v)) : json_null();
+			break;
+		default: /* a JSON column is read back through its text: re-read it */
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(o, cols[i].name, nv);
+	}
+	return o;
 }
 
 int rk_same(const struct rk_col *cols, size_t n, json_t *a, json_t *b)

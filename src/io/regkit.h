@@ -30,6 +30,25 @@ struct sqlb;
 struct stmt;
 struct principal;
 
+/*--- a memo of serialised records ---*/
+
+/* A registry's read of one record costs more in building and printing its
+ * JSON than in SQL. A memo keeps, per record id, the JSON text made from a
+ * row together with that row's exact bytes (stmt_row_key): the next read
+ * of the same row (same id, every column equal, whoever changed what in
+ * between, on this server or another) reuses the text; any difference in
+ * any column makes a new one. It is a pure cache of a function of the row:
+ * correctness never depends on invalidation. Fixed size (slots by id),
+ * thread-safe; the module owns one. */
+struct rk_memo;
+struct rk_memo *rk_memo_new(void);
+void rk_memo_free(struct rk_memo *m);
+/* The text kept for id made from exactly key (malloc'd copy, *len bytes),
+ * or NULL. */
+char *rk_memo_get(struct rk_memo *m, int64_t id, const char *key, size_t keylen, size_t *len);
+/* Keeps text (copied) as made from key for id, replacing what the slot held. */
+void rk_memo_put(struct rk_memo *m, int64_t id, const char *key, size_t keylen, const char *text, size_t len);
+
 /*--- request helpers ---*/
 
 /* The :id of the path; anything but a positive integer answers 404 and
@@ -118,6 +137,13 @@ int rk_update(struct db *db, const char *table, const struct rk_col *cols, size_
 /* Soft delete: deleted_at = updated_at = at where not deleted yet.
  * STORE_NOTFOUND when no live row has id. */
 int rk_soft_delete(struct db *db, const char *table, int64_t id, const char *at);
+
+/* The record as reading it back after rk_update(before -> rec) would give
+ * it, built without the read: a copy of before with each changed column
+ * set to rec's value as the table stores and rk_row_read returns it. Only
+ * for the columns given; NULL when a changed column is RK_JSON (read that
+ * back). The caller sets updated_at and anything joined from elsewhere. */
+json_t *rk_rec_after(const struct rk_col *cols, size_t n, json_t *before, json_t *rec);
 
 /* 1 when a and b hold the same values for every column (numbers compared
  * to 1e-9). */

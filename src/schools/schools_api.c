@@ -13,6 +13,7 @@
  *     transaction with its audit entry.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,16 +383,26 @@ static int api_school_stats(struct req *r)
 
 /*--- GET /api/schools/:id ---*/
 
+/* the printed records of schools read lately (regkit.h's rk_memo) */
+static struct rk_memo *memo;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static void memo_init(void)
+{
+	memo = rk_memo_new();
+}
+
 static int api_school_get(struct req *r)
 {
 	int64_t id;
 	if (rk_parse_id(r, &id))
 		return 0;
-	json_t *rec;
-	int rc = school_store_get(req_db(r), r->user, id, 0, &rec, NULL);
+	pthread_once(&memo_once, memo_init);
+	char *text;
+	size_t len;
+	int rc = school_store_get_text(req_db(r), r->user, id, memo, REPLY_JSON_FLAGS, &text, &len);
 	if (rc)
 		return reply_store_error(r, rc, NULL, NULL, NULL); /* STORE_NOTFOUND: 404 */
-	return reply_json(r, 200, rec);
+	return reply_take(r, 200, REPLY_JSON_TYPE, text, len);
 }
 
 /*--- POST /api/schools ---*/
@@ -454,6 +465,38 @@ fail:
 
 /*--- PATCH /api/schools/:id ---*/
 
+/* The update of before by the body j: *rec as it will be stored, or 1 with
+ * e set (a bad field), or a store error. */
+static int patch_prepare(struct req *r, json_t *j, json_t *before, json_t **rec, struct verr *e)
+{
+	return school_prepare(r, j, before, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), 0, rec,
+			      e);
+}
+
+/* The school as it reads after the update, without reading it: NULL when
+ * what changed is joined or derived at read time (the township's or police
+ * station's name, the geometry); then the caller reads it back. */
+static json_t *patch_after(json_t *before, json_t *rec, const char *at)
+{
+	if (changed(before, rec, "region_code") || changed(before, rec, "police_unit_id") ||
+	    changed(before, rec, "boundary") || changed(before, rec, "entrances"))
+		return NULL;
+	json_t *after = rk_rec_after(school_cols, school_ncols - 2, before, rec);
+	if (after)
+		json_object_set_new(after, "updated_at", json_string(at));
+	return after;
+}
+
+/*
+ * The work is done before the write lock where it can be: the school is
+ * read, the update prepared and checked, and the audit texts printed
+ * without holding up other writers. Inside the write transaction the row
+ * is read again: when its bytes are those read before (stmt_row_key), the
+ * prepared update stands; when someone changed the school in between, it
+ * is prepared again from the current row. So "before" is always what this
+ * update replaces (no lost update, no stale audit entry, no reviving a
+ * school deleted meanwhile).
+ */
 static int api_school_patch(struct req *r)
 {
 	int64_t id;
@@ -463,66 +506,91 @@ static int api_school_patch(struct req *r)
 	if (!j || valid_school_body(r, j, 1))
 		return 0;
 	struct db *db = req_db(r);
-	json_t *before = NULL, *rec = NULL, *after = NULL;
-	/* read, check and write in one write transaction: writers are
-	 * serialised, so "before" is what this update replaces (no lost
-	 * update, no stale audit entry, no reviving a school deleted
-	 * meanwhile) */
-	int rc = db_begin(db);
-	if (rc)
-		return reply_store_error(r, rc, NULL, NULL, NULL);
-	rc = school_store_get(db, r->user, id, 0, &before, NULL);
-	if (rc)
-		goto fail;
+	json_t *before = NULL, *rec = NULL, *after = NULL, *cur = NULL;
+	char *key = NULL, *bj = NULL, *aj = NULL;
+	size_t klen = 0;
+	char at[32], ids[24];
 	struct verr e;
-	rc = school_prepare(r, j, before, body_crs(j), json_is_true(json_object_get(j, "allow_outside_china")), 0, &rec,
-			    &e);
-	if (rc > 0) {
-		db_rollback(db);
-		json_decref(before);
-		return rk_reply_verr(r, 400, &e);
+	int rc = school_store_fetch(db, r->user, id, NULL, 0, &before, &key, &klen);
+	if (rc)
+		return reply_store_error(r, rc, NULL, NULL, NULL); /* STORE_NOTFOUND: 404 */
+	rc = patch_prepare(r, j, before, &rec, &e);
+	if (rc)
+		goto early;
+	if (same_record(before, rec)) {
+		/* nothing to change: no write, no audit entry */
+		free(key);
+		json_decref(rec);
+		return reply_json(r, 200, before);
 	}
-	if (rc < 0)
+	clock_iso(at);
+	if ((after = patch_after(before, rec, at))) {
+		bj = audit_json(before);
+		aj = audit_json(after);
+	}
+
+	if ((rc = db_begin(db)))
+		goto early;
+	if ((rc = school_store_fetch(db, r->user, id, key, klen, &cur, NULL, NULL)))
 		goto fail;
+	if (cur) {
+		/* changed since it was read: prepare again from the current row */
+		json_decref(before), json_decref(rec), json_decref(after);
+		free(bj), free(aj);
+		before = cur, rec = after = NULL, bj = aj = NULL;
+		if ((rc = patch_prepare(r, j, before, &rec, &e)))
+			goto fail;
+		if (same_record(before, rec)) {
+			db_rollback(db);
+			free(key);
+			json_decref(rec);
+			return reply_json(r, 200, before);
+		}
+		after = patch_after(before, rec, at);
+	}
 	if (changed(before, rec, "code")) {
 		int64_t other;
 		int deleted;
 		rc = school_store_find_code(db, json_string_value(json_object_get(rec, "code")), &other, &deleted);
 		if (rc == 0) {
 			db_rollback(db);
-			json_decref(before);
-			json_decref(rec);
+			json_decref(before), json_decref(rec), json_decref(after);
+			free(key), free(bj), free(aj);
 			return reply_code_taken(r, deleted);
 		}
 		if (rc != STORE_NOTFOUND)
 			goto fail;
 	}
-	if (same_record(before, rec)) {
-		/* nothing to change: no write, no audit entry */
-		db_rollback(db);
-		json_decref(rec);
-		return reply_json(r, 200, before);
-	}
-	char at[32], ids[24];
 	struct audit_actor actor;
 	audit_actor_of(r, &actor);
-	clock_iso(at);
 	snprintf(ids, sizeof ids, "%lld", (long long)id);
-	if ((rc = school_store_update(db, id, rec, at)) || (rc = school_store_get(db, NULL, id, 0, &after, NULL)) ||
-	    (rc = audit_write(r, "update", "school", ids, before, after)) ||
+	if ((rc = school_store_update(db, id, rec, at)))
+		goto fail;
+	if (!after && (rc = school_store_get(db, NULL, id, 0, &after, NULL)))
+		goto fail;
+	if (!bj)
+		bj = audit_json(before);
+	if (!aj)
+		aj = audit_json(after);
+	if ((rc = audit_append_text(db, &actor, "update", "school", ids, bj, aj)) ||
 	    (rc = zone_notify(db, &actor, id, before, after)) || (rc = db_commit(db)))
 		goto fail;
 	json_decref(before);
 	json_decref(rec);
+	free(key), free(bj), free(aj);
 	return reply_json(r, 200, after);
 fail:
 	if (db_in_tx(db)) {
 		db_rollback(db);
 		zone_school_rolled_back(db, id);
 	}
+early:
 	json_decref(before);
 	json_decref(rec);
 	json_decref(after);
+	free(key), free(bj), free(aj);
+	if (rc > 0)
+		return rk_reply_verr(r, 400, &e);
 	return reply_store_error(r, rc, "school.code_taken", "学校标识码已存在", "code");
 }
 

@@ -53,6 +53,15 @@ int school_store_stats(struct db *db, const struct principal *p, const struct sc
 /* One school. p NULL = no scope check; with_deleted also finds soft-deleted
  * schools (*deleted tells; may be NULL). *rec is a new reference.
  * STORE_NOTFOUND when absent (or outside the scope). */
+/* One school as JSON text dumped with flags, reused from memo while its row
+ * is unchanged (regkit.h). */
+int school_store_get_text(struct db *db, const struct principal *p, int64_t id, struct rk_memo *memo, size_t flags,
+			  char **text, size_t *len);
+/* One school (not deleted) as school_store_get reads it, and its row's key
+ * (stmt_row_key; malloc'd into *key when key is not NULL). When the row's
+ * key equals known, *rec is left NULL: the caller's copy is current. */
+int school_store_fetch(struct db *db, const struct principal *p, int64_t id, const char *known, size_t knownlen,
+		       json_t **rec, char **key, size_t *keylen);
 int school_store_get(struct db *db, const struct principal *p, int64_t id, int with_deleted, json_t **rec,
 		     int *deleted);
 /* The school holding a 学校标识码, deleted or not, whatever the scope.

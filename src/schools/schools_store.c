@@ -10,8 +10,10 @@
  */
 #include "schools/schools_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "auth/access.h"
 #include "core/http.h"
@@ -60,13 +62,27 @@ static const struct scope_cols school_scope = {
 };
 
 /* SELECT list read by row_json(): the stored columns, then these */
+#define ROW_COLS (NCOLS + 6)
+static char head_sql[2048];
+static pthread_once_t head_once = PTHREAD_ONCE_INIT;
+
+static void build_head(void)
+{
+	struct sqlb b;
+	sqlb_init(&b);
+	sqlb_add(&b, "SELECT ");
+	rk_sql_cols(&b, school_cols, school_ncols, "s");
+	sqlb_add(&b, ", s.id, r.name, pu.name, s.created_at, s.updated_at, s.deleted_at"
+		     " FROM schools s LEFT JOIN regions r ON r.code = s.region_code"
+		     " LEFT JOIN units pu ON pu.id = s.police_unit_id");
+	snprintf(head_sql, sizeof head_sql, "%s", b.sql);
+	sqlb_free(&b);
+}
+
 static void select_head(struct sqlb *b)
 {
-	sqlb_add(b, "SELECT ");
-	rk_sql_cols(b, school_cols, school_ncols, "s");
-	sqlb_add(b, ", s.id, r.name, pu.name, s.created_at, s.updated_at, s.deleted_at"
-		    " FROM schools s LEFT JOIN regions r ON r.code = s.region_code"
-		    " LEFT JOIN units pu ON pu.id = s.police_unit_id");
+	pthread_once(&head_once, build_head);
+	sqlb_add(b, head_sql);
 }
 
 static json_t *row_json(struct stmt *st)
@@ -283,10 +299,10 @@ int school_store_stats(struct db *db, const struct principal *p, const struct sc
 
 /*--- one school ---*/
 
-int school_store_get(struct db *db, const struct principal *p, int64_t id, int with_deleted, json_t **rec,
-		     int *deleted)
+/* Prepares and steps the read of one school: 0 with st on its row,
+ * STORE_NOTFOUND, or an error. */
+static int fetch(struct db *db, const struct principal *p, int64_t id, int with_deleted, struct stmt **st)
 {
-	*rec = NULL;
 	struct sqlb b;
 	sqlb_init(&b);
 	select_head(&b);
@@ -296,22 +312,77 @@ int school_store_get(struct db *db, const struct principal *p, int64_t id, int w
 		sqlb_add(&b, " AND s.deleted_at IS NULL");
 	if (p)
 		scope_sql(p, &b, &school_scope);
-	struct stmt *st;
-	int rc = sqlb_prepare(&b, db, &st);
+	int rc = sqlb_prepare(&b, db, st);
 	sqlb_free(&b);
 	if (rc)
 		return rc;
-	rc = stmt_step(st);
-	if (rc == STORE_ROW) {
-		*rec = row_json(st);
-		if (deleted)
-			*deleted = !stmt_is_null(st, NCOLS + 5);
-		rc = 0;
-	} else if (rc == STORE_DONE) {
-		rc = STORE_NOTFOUND;
+	rc = stmt_step(*st);
+	if (rc == STORE_ROW)
+		return 0;
+	stmt_finalize(*st);
+	*st = NULL;
+	return rc == STORE_DONE ? STORE_NOTFOUND : rc;
+}
+
+int school_store_get_text(struct db *db, const struct principal *p, int64_t id, struct rk_memo *memo, size_t flags,
+			  char **text, size_t *len)
+{
+	*text = NULL;
+	struct stmt *st;
+	int rc = fetch(db, p, id, 0, &st);
+	if (rc)
+		return rc;
+	size_t klen;
+	char *key = stmt_row_key(st, 0, ROW_COLS, &klen);
+	if (!(*text = rk_memo_get(memo, id, key, klen, len))) {
+		json_t *rec = row_json(st);
+		*text = json_dumps(rec, flags);
+		json_decref(rec);
+		if (*text) {
+			*len = strlen(*text);
+			rk_memo_put(memo, id, key, klen, *text, *len);
+		}
 	}
+	free(key);
 	stmt_finalize(st);
-	return rc;
+	return *text ? 0 : STORE_ERR;
+}
+
+int school_store_fetch(struct db *db, const struct principal *p, int64_t id, const char *known, size_t knownlen,
+		       json_t **rec, char **key, size_t *keylen)
+{
+	*rec = NULL;
+	struct stmt *st;
+	int rc = fetch(db, p, id, 0, &st);
+	if (rc)
+		return rc;
+	size_t klen;
+	char *k = stmt_row_key(st, 0, ROW_COLS, &klen);
+	if (!known || knownlen != klen || memcmp(known, k, knownlen) != 0)
+		*rec = row_json(st);
+	stmt_finalize(st);
+	if (keylen)
+		*keylen = klen;
+	if (key)
+		*key = k;
+	else
+		free(k);
+	return 0;
+}
+
+int school_store_get(struct db *db, const struct principal *p, int64_t id, int with_deleted, json_t **rec,
+		     int *deleted)
+{
+	*rec = NULL;
+	struct stmt *st;
+	int rc = fetch(db, p, id, with_deleted, &st);
+	if (rc)
+		return rc;
+	*rec = row_json(st);
+	if (deleted)
+		*deleted = !stmt_is_null(st, NCOLS + 5);
+	stmt_finalize(st);
+	return 0;
 }
 
 int school_store_find_code(struct db *db, const char *code, int64_t *id, int *deleted)

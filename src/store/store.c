@@ -172,6 +172,36 @@ const void *stmt_blob(struct stmt *st, int col, size_t *n)
 	return st->ops->blob(st, col, n);
 }
 
+char *stmt_row_key(struct stmt *st, int first, int n, size_t *len)
+{
+	/* each value: its kind, its length (4 bytes), its bytes */
+	size_t cap = 1024, used = 0;
+	char *k = malloc(cap);
+	if (!k)
+		abort();
+	for (int c = first; c < first + n; c++) {
+		unsigned char tmp[8];
+		size_t vn;
+		int kind;
+		const void *v = st->ops->raw(st, c, &vn, &kind, tmp);
+		if (used + 5 + vn > cap) {
+			while (used + 5 + vn > cap)
+				cap *= 2;
+			if (!(k = realloc(k, cap)))
+				abort();
+		}
+		uint32_t n32 = (uint32_t)vn;
+		k[used++] = (char)kind;
+		memcpy(k + used, &n32, 4);
+		used += 4;
+		if (vn)
+			memcpy(k + used, v, vn);
+		used += vn;
+	}
+	*len = used;
+	return k;
+}
+
 void stmt_finalize(struct stmt *st)
 {
 	if (st)

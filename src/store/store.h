@@ -86,6 +86,11 @@ int64_t stmt_int64(struct stmt *st, int col);
 double stmt_double(struct stmt *st, int col);
 int stmt_is_null(struct stmt *st, int col);
 const void *stmt_blob(struct stmt *st, int col, size_t *n);
+/* The current row's columns [first, first + n) as the database holds them,
+ * in one malloc'd byte string (*len bytes) that equals another row's
+ * exactly when every value does: a key for caching what is made from a
+ * row (io/regkit.h's rk_memo). */
+char *stmt_row_key(struct stmt *st, int first, int n, size_t *len);
 void stmt_finalize(struct stmt *st);
 
 /* Number of rows the last INSERT/UPDATE/DELETE statement changed. */

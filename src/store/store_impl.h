@@ -40,6 +40,10 @@ struct store_ops {
 	double (*dbl)(struct stmt *st, int col);
 	int (*is_null)(struct stmt *st, int col);
 	const void *(*blob)(struct stmt *st, int col, size_t *n);
+	/* a column's value as the database holds it: *kind 0 NULL, 1 an
+	 * integer's or 3 a double's eight bytes (put in tmp), 2 the bytes of
+	 * text or a blob */
+	const void *(*raw)(struct stmt *st, int col, size_t *n, int *kind, unsigned char tmp[8]);
 	void (*finalize)(struct stmt *st);
 };
 

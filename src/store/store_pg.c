@@ -751,6 +751,18 @@ static const void *pg_col_blob(struct stmt *st_, int col, size_t *n)
 	return st->blob;
 }
 
+static const void *pg_col_raw(struct stmt *st_, int col, size_t *n, int *kind, unsigned char tmp[8])
+{
+	struct pg_stmt *st = PST(st_);
+	const char *v = cell(st, col);
+	if (!v) {
+		*kind = 0, *n = 0;
+		return tmp;
+	}
+	*kind = 2, *n = (size_t)PQgetlength(st->res, st->row, col);
+	return v;
+}
+
 static void pg_finalize(struct stmt *st_)
 {
 	struct pg_stmt *st = PST(st_);
@@ -788,5 +800,6 @@ static const struct store_ops pg_ops = {
 	.dbl = pg_col_double,
 	.is_null = pg_is_null,
 	.blob = pg_col_blob,
+	.raw = pg_col_raw,
 	.finalize = pg_finalize,
 };

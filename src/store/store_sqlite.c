@@ -11,7 +11,14 @@
  * commits made so far, the others wait for it, and the next writer's
  * transaction proceeds meanwhile. So a commit that returned (and a request
  * that was answered 2xx) is on disk exactly as with synchronous=FULL, and
- * concurrent commits share one fsync instead of paying one each.
+ * concurrent commits share one fsync instead of paying one each. The
+ * committer about to run the fsync first waits, briefly (LINGER_US at
+ * most), for the writers that hold or queue for the writer lock at that
+ * moment to commit, so that one fsync covers them too: under a steady
+ * stream of writes this takes the fsyncs from about 0.7 to 0.4 per commit
+ * (each costs the disk's latency and, on a virtual disk, a trip through
+ * the hypervisor) for a fraction of a millisecond of latency; a lone
+ * writer never waits.
  * (synchronous=NORMAL keeps WAL consistency; SQLite syncs the WAL before
  * every checkpoint and the database after it.) XIAOAN_SYNC=full selects
  * plain synchronous=FULL instead, for comparison.
@@ -35,12 +42,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "store/store.h"
 #include "store/store_impl.h"
 
 #define STMT_CACHE 96
+#define LINGER_US 500
 #define MAXP 64
 
 struct sq_stmt {
@@ -82,6 +92,9 @@ struct sq_store {
 	pthread_cond_t gcv;
 	uint64_t committed, durable;
 	int syncing;
+	int in_txn;                /* a write transaction holds wmu */
+	int waiters;               /* writers queued for wmu */
+	pthread_cond_t lcv;        /* a commit was numbered, or wmu let go */
 	int wal_fd;
 	ino_t wal_ino;
 	struct sq_db *writer;      /* the connection every write transaction runs on */
@@ -172,6 +185,11 @@ struct store *sqlite_store_open(const char *path, int pool, char *err, size_t er
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_mutex_init(&s->gmu, NULL);
 	pthread_cond_init(&s->gcv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->lcv, &ca);
+	pthread_condattr_destroy(&ca);
 	const char *sync = getenv("XIAOAN_SYNC");
 	s->group = !(sync && strcmp(sync, "full") == 0);
 	s->wal_fd = -1;
@@ -274,8 +292,15 @@ static void wunlock(struct sq_db *db)
 {
 	return_writer(db);
 	if (db->holds_wlock) {
+		struct sq_store *s = db->store;
 		db->holds_wlock = 0;
-		pthread_mutex_unlock(&db->store->wmu);
+		if (s->group) {
+			pthread_mutex_lock(&s->gmu);
+			s->in_txn = 0;
+			pthread_cond_signal(&s->lcv);
+			pthread_mutex_unlock(&s->gmu);
+		}
+		pthread_mutex_unlock(&s->wmu);
 	}
 }
 
@@ -330,8 +355,20 @@ static void return_writer(struct sq_db *db)
 static int sq_begin(struct db *db_)
 {
 	struct sq_db *db = SDB(db_);
-	pthread_mutex_lock(&db->store->wmu);
+	struct sq_store *s = db->store;
+	if (s->group) {
+		pthread_mutex_lock(&s->gmu);
+		s->waiters++;
+		pthread_mutex_unlock(&s->gmu);
+	}
+	pthread_mutex_lock(&s->wmu);
 	db->holds_wlock = 1;
+	if (s->group) {
+		pthread_mutex_lock(&s->gmu);
+		s->waiters--;
+		s->in_txn = 1;
+		pthread_mutex_unlock(&s->gmu);
+	}
 	borrow_writer(db);
 	/* another process (the CLI, a backup) may still hold the file lock:
 	 * that wait is the busy timeout's */
@@ -375,6 +412,15 @@ static int group_sync(struct sq_store *s, uint64_t mine)
 			continue;
 		}
 		s->syncing = 1;
+		if (s->in_txn || s->waiters) {
+			/* linger for the writers under way (top of file) */
+			uint64_t want = s->committed + (uint64_t)s->in_txn + (uint64_t)s->waiters;
+			struct timespec until;
+			clock_deadline(&until, CLOCK_MONOTONIC, LINGER_US);
+			while (s->committed < want && (s->in_txn || s->waiters) &&
+			       pthread_cond_timedwait(&s->lcv, &s->gmu, &until) == 0)
+				;
+		}
 		uint64_t target = s->committed;
 		pthread_mutex_unlock(&s->gmu);
 		int r = wal_sync(s);
@@ -408,6 +454,7 @@ static int sq_commit(struct db *db_)
 		 * commit order, so a sync that covers N covers all before it */
 		pthread_mutex_lock(&s->gmu);
 		mine = ++s->committed;
+		pthread_cond_signal(&s->lcv);
 		pthread_mutex_unlock(&s->gmu);
 	}
 	wunlock(db);
@@ -620,6 +667,33 @@ static const void *sq_blob(struct stmt *st_, int col, size_t *n)
 	return p;
 }
 
+static const void *sq_raw(struct stmt *st_, int col, size_t *n, int *kind, unsigned char tmp[8])
+{
+	sqlite3_stmt *s = SST(st_)->s;
+	switch (sqlite3_column_type(s, col)) {
+	case SQLITE_NULL:
+		*kind = 0, *n = 0;
+		return tmp;
+	case SQLITE_INTEGER: {
+		int64_t v = sqlite3_column_int64(s, col);
+		memcpy(tmp, &v, 8);
+		*kind = 1, *n = 8;
+		return tmp;
+	}
+	case SQLITE_FLOAT: {
+		double v = sqlite3_column_double(s, col);
+		memcpy(tmp, &v, 8);
+		*kind = 3, *n = 8;
+		return tmp;
+	}
+	default: {
+		const void *p = sqlite3_column_blob(s, col);
+		*kind = 2, *n = (size_t)sqlite3_column_bytes(s, col);
+		return p ? p : tmp;
+	}
+	}
+}
+
 static void sq_finalize(struct stmt *st_)
 {
 	struct sq_stmt *st = SST(st_);
@@ -762,5 +836,6 @@ static const struct store_ops sq_ops = {
 	.dbl = sq_double,
 	.is_null = sq_is_null,
 	.blob = sq_blob,
+	.raw = sq_raw,
 	.finalize = sq_finalize,
 };

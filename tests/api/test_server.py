@@ -26,7 +26,7 @@ def test_security_headers_on_every_response(t):
         assert "microhttpd" not in server.lower() and not any(ch.isdigit() for ch in server)
     # the request id is in the log line
     r = Client(t.server).get("/healthz")
-    assert r.header("X-Request-Id") in t.server.tail(50)
+    assert t.server.wait_log(r.header("X-Request-Id")), t.server.tail(50)
 
 
 def test_unknown_route_and_method(t):

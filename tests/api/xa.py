@@ -297,6 +297,17 @@ class Server:
         self.proc = None
         return rc
 
+    def wait_log(self, text, timeout=5.0):
+        """True once text is in the server's log: a server writes its request
+        lines in batches every few milliseconds."""
+        end = time.time() + timeout
+        while True:
+            if text in self.tail(10 ** 6):
+                return True
+            if time.time() > end:
+                return False
+            time.sleep(0.01)
+
     def tail(self, n=40):
         try:
             with open(self.log, "rb") as f:
