@@ -57,7 +57,8 @@ static const char usage[] =
 	"  --data DIR            data directory (default ./var)\n"
 	"  --database URL        sqlite:PATH (default sqlite:DIR/xiaoan.db)\n"
 	"  --listen HOST:PORT    listen address (default 127.0.0.1:8080)\n"
-	"  --threads N           worker threads\n";
+	"  --threads N           network threads\n"
+	"  --write-threads N     threads that run writes (0: on the network threads)\n";
 
 static int die(const char *fmt, const char *a)
 {
@@ -83,7 +84,8 @@ static int common_options(int *argc, char **argv, struct config *cfg)
 	static const struct {
 		const char *flag, *key;
 	} map[] = { { "--data", "data_dir" },     { "--database", "database" }, { "--listen", "listen" },
-		    { "--threads", "threads" },   { "--web-root", "web_root" }, { "--config", NULL } };
+		    { "--threads", "threads" },   { "--write-threads", "write_threads" },
+		    { "--web-root", "web_root" }, { "--config", NULL } };
 	int out = 1;
 	for (int i = 1; i < *argc; i++) {
 		int used = 0;
@@ -114,7 +116,7 @@ static int common_options(int *argc, char **argv, struct config *cfg)
 static struct store *open_store(struct config *cfg, int migrate)
 {
 	char err[512];
-	struct store *st = store_open(cfg->database, cfg->threads + 4, err, sizeof err);
+	struct store *st = store_open(cfg->database, cfg->threads + cfg->write_threads + 4, err, sizeof err);
 	if (!st) {
 		die("%s", err);
 		return NULL;
@@ -144,6 +146,7 @@ static int cmd_serve(int argc, char **argv, struct config *cfg)
 {
 	if (wants_help(argc, argv)) {
 		printf("usage: xiaoan serve [--listen HOST:PORT] [--data DIR] [--database URL] [--threads N]\n"
+		       "                    [--write-threads N]\n"
 		       "Serves the API under /api and the console at /. Stops cleanly on SIGTERM/SIGINT.\n");
 		return 0;
 	}

@@ -20,6 +20,7 @@ void config_defaults(struct config *c)
 	 * stalls the connections it polls, so keep spares */
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	c->threads = n > 2 ? 2 * (int)n : 4;
+	c->write_threads = 8;
 	c->max_connections = 1024;
 	c->connection_timeout = 30;
 	c->body_max = (size_t)1 << 20;
@@ -49,6 +50,7 @@ struct key {
 static const struct key keys[] = {
 	S(listen), S(data_dir), S(database), S(web_root), S(tls_cert), S(tls_key), S(tile_url), S(title), S(trusted_proxies),
 	I(threads, 1, 256),
+	I(write_threads, 0, 256),
 	I(max_connections, 1, 100000),
 	I(connection_timeout, 1, 3600),
 	{ "body_max", K_SIZE, offsetof(struct config, body_max), sizeof(size_t), 1024, 1L << 30 },

@@ -18,7 +18,8 @@ struct config {
 	char web_root[512];        /* built console, default web/dist when present */
 	char tls_cert[512];        /* PEM; with tls_key serves HTTPS itself */
 	char tls_key[512];
-	int threads;               /* worker threads (default: cores, at least 2) */
+	int threads;               /* network threads (default: twice the cores, at least 4) */
+	int write_threads;         /* threads that run writes (default 8; 0: on the network threads) */
 	int max_connections;       /* default 1024 */
 	int connection_timeout;    /* seconds idle before a connection is closed, default 30 */
 	size_t body_max;           /* default body cap in bytes, default 1 MiB */

@@ -4,6 +4,15 @@
  * checks (404/405/413/415, session, password-change gate, CSRF, permission),
  * the handler call, security headers, the log line and the console's
  * static files.
+ *
+ * Reads run on the network threads (MHD's pool). A write's handler waits
+ * for its commit to reach the disk (the store's group commit); on a
+ * network thread that wait would hold up every other connection the
+ * thread polls, so a write request is suspended and handed to a pool of
+ * write threads (write_threads), which runs it and resumes the connection
+ * to send the answer. Writes waiting on the same fsync then come from as
+ * many threads as there are writers, which is what lets the store batch
+ * them.
  */
 #include "core/server.h"
 
@@ -40,6 +49,9 @@ void server_set_hooks(const struct server_hooks *h)
 
 struct ctx {
 	struct req req;
+	struct ctx *next;      /* in the write queue */
+	int handed;            /* handed to a write thread */
+	int done;              /* its answer is ready: send it when resumed */
 	struct buf body;
 	int overflow;          /* body exceeded the cap: answer 413 */
 	int early;             /* an answer was queued before the body was read */
@@ -48,8 +60,18 @@ struct ctx {
 	char *path_copy;
 };
 
+struct wpool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ctx *head, *tail;
+	int stop;
+	int n;
+	pthread_t *th;
+};
+
 struct srv {
 	atomic_int inflight;   /* requests begun and not completed */
+	struct wpool *wp;      /* NULL: writes run on the network threads */
 	struct config *cfg;
 	struct store *store;
 	int tls;
@@ -293,6 +315,8 @@ static void dispatch(struct srv *s, struct ctx *x)
 			return;
 		}
 	}
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+		db_expect_write(req_db(r));
 	rt->handler(r);
 }
 
@@ -346,6 +370,84 @@ static void client_address(struct srv *s, struct MHD_Connection *c, struct req *
 		if (xfp && strcasecmp(xfp, "https") == 0)
 			r->tls = 1;
 	}
+}
+
+/* ---- write threads ------------------------------------------------------------ */
+
+static void wpool_push(struct wpool *wp, struct ctx *x)
+{
+	x->next = NULL;
+	pthread_mutex_lock(&wp->mu);
+	if (wp->tail)
+		wp->tail->next = x;
+	else
+		wp->head = x;
+	wp->tail = x;
+	pthread_cond_signal(&wp->cv);
+	pthread_mutex_unlock(&wp->mu);
+}
+
+static void *write_thread(void *arg)
+{
+	struct srv *s = arg;
+	struct wpool *wp = s->wp;
+	for (;;) {
+		pthread_mutex_lock(&wp->mu);
+		while (!wp->head && !wp->stop)
+			pthread_cond_wait(&wp->cv, &wp->mu);
+		struct ctx *x = wp->head;
+		if (!x) {
+			pthread_mutex_unlock(&wp->mu);
+			return NULL;
+		}
+		wp->head = x->next;
+		if (!wp->head)
+			wp->tail = NULL;
+		pthread_mutex_unlock(&wp->mu);
+		dispatch(s, x);
+		x->done = 1;
+		MHD_resume_connection(x->req.conn); /* MHD calls on_request again: send_reply */
+	}
+}
+
+/* Starts n write threads (none when n is 0). */
+static int wpool_start(struct srv *s, int n)
+{
+	if (n <= 0)
+		return 0;
+	struct wpool *wp = calloc(1, sizeof *wp);
+	if (!wp || !(wp->th = calloc((size_t)n, sizeof *wp->th)))
+		abort();
+	pthread_mutex_init(&wp->mu, NULL);
+	pthread_cond_init(&wp->cv, NULL);
+	s->wp = wp;
+	for (; wp->n < n; wp->n++)
+		if (pthread_create(&wp->th[wp->n], NULL, write_thread, s) != 0)
+			break;
+	if (wp->n == 0) {
+		free(wp->th);
+		free(wp);
+		s->wp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Stops the write threads once the queue is empty. */
+static void wpool_stop(struct srv *s)
+{
+	struct wpool *wp = s->wp;
+	if (!wp)
+		return;
+	pthread_mutex_lock(&wp->mu);
+	wp->stop = 1;
+	pthread_cond_broadcast(&wp->cv);
+	pthread_mutex_unlock(&wp->mu);
+	for (int i = 0; i < wp->n; i++)
+		pthread_join(wp->th[i], NULL);
+	free(wp->th);
+	free(wp);
+	s->wp = NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -413,9 +515,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (x->done)
+		return send_reply(s, c, x); /* resumed: a write thread has answered */
+	if (x->handed)
+		return MHD_YES;
 	struct req *r = &x->req;
 	r->body = x->body.data;
 	r->body_len = x->body.len;
+	if (s->wp && x->matched && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+		x->handed = 1;
+		MHD_suspend_connection(c);
+		wpool_push(s->wp, x);
+		return MHD_YES;
+	}
 	dispatch(s, x);
 	return send_reply(s, c, x);
 }
@@ -554,7 +666,8 @@ int server_run(struct config *cfg, struct store *st)
 		return -1;
 	}
 
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_TURBO;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+			 MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
 	char *cert = NULL, *key = NULL;
 	if (cfg->tls_cert[0] && cfg->tls_key[0]) {
 		cert = read_file(cfg->tls_cert);
@@ -580,6 +693,11 @@ int server_run(struct config *cfg, struct store *st)
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
 		{ MHD_OPTION_END, 0, NULL },
 	};
+	if (wpool_start(&s, cfg->write_threads) != 0) {
+		log_error("cannot start the write threads");
+		free(cert), free(key);
+		return -1;
+	}
 	struct MHD_Daemon *d = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -588,12 +706,13 @@ int server_run(struct config *cfg, struct store *st)
 		MHD_OPTION_ARRAY, s.tls ? tlsopts : tlsopts + 2, MHD_OPTION_END);
 	if (!d) {
 		log_error("cannot listen on %s: %s", cfg->listen, strerror(errno));
+		wpool_stop(&s);
 		free(cert), free(key);
 		return -1;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	log_info("xiaoan %s serving on %s:%u (%s, %d threads)", XIAOAN_VERSION, host, di ? di->port : (unsigned)port,
-		 s.tls ? "https" : "http", cfg->threads);
+	log_info("xiaoan %s serving on %s:%u (%s, %d threads, %d write threads)", XIAOAN_VERSION, host,
+		 di ? di->port : (unsigned)port, s.tls ? "https" : "http", cfg->threads, s.wp ? s.wp->n : 0);
 	log_start_async(); /* request lines in batches (core/log.c) */
 
 	int sig = 0;
@@ -604,6 +723,7 @@ int server_run(struct config *cfg, struct store *st)
 	 * connections, which MHD_stop_daemon closes */
 	for (int i = 0; i < 100 && atomic_load(&s.inflight) > 0; i++)
 		usleep(100000);
+	wpool_stop(&s); /* after the writes queued have been answered */
 	MHD_stop_daemon(d);
 	free(cert), free(key);
 	log_info("stopped");

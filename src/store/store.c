@@ -87,6 +87,12 @@ int db_rollback(struct db *db)
 	return db->store->ops->rollback(db);
 }
 
+void db_expect_write(struct db *db)
+{
+	if (db && db->store->ops->expect_write)
+		db->store->ops->expect_write(db);
+}
+
 int db_in_tx(struct db *db)
 {
 	return db->in_tx;

@@ -65,6 +65,11 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
 int db_in_tx(struct db *db);
+/* Says that this connection's request is a write that will soon call
+ * db_begin: SQLite keeps its batch of writes open for it a little longer
+ * (store_sqlite.c, "Batches"). Consumed by db_begin or the connection's
+ * release. Nothing on PostgreSQL. */
+void db_expect_write(struct db *db);
 
 /* Prepares sql ($1.. placeholders). Statements may be cached per
  * connection; always pair with stmt_finalize. */

@@ -22,6 +22,7 @@ struct store_ops {
 	int (*exec)(struct db *db, const char *sql);
 	const char *(*errmsg)(struct db *db);
 	int (*begin)(struct db *db);
+	void (*expect_write)(struct db *db); /* may be NULL */
 	int (*commit)(struct db *db);
 	int (*rollback)(struct db *db);
 	int64_t (*changes)(struct db *db);

@@ -11,14 +11,7 @@
  * commits made so far, the others wait for it, and the next writer's
  * transaction proceeds meanwhile. So a commit that returned (and a request
  * that was answered 2xx) is on disk exactly as with synchronous=FULL, and
- * concurrent commits share one fsync instead of paying one each. The
- * committer about to run the fsync first waits, briefly (LINGER_US at
- * most), for the writers that hold or queue for the writer lock at that
- * moment to commit, so that one fsync covers them too: under a steady
- * stream of writes this takes the fsyncs from about 0.7 to 0.4 per commit
- * (each costs the disk's latency and, on a virtual disk, a trip through
- * the hypervisor) for a fraction of a millisecond of latency; a lone
- * writer never waits.
+ * concurrent commits share one fsync instead of paying one each.
  * (synchronous=NORMAL keeps WAL consistency; SQLite syncs the WAL before
  * every checkpoint and the database after it.) XIAOAN_SYNC=full selects
  * plain synchronous=FULL instead, for comparison.
@@ -32,6 +25,30 @@
  * every transaction re-read its pages through pread(); the one writer's
  * cache stays warm. (A connection holding an unfinished statement at
  * db_begin keeps its own handle.)
+ *
+ * Batches. Writers that come together share one SQLite transaction:
+ * each request's transaction is a savepoint inside a batch the writer
+ * connection holds open. When a request's work is done (RELEASE, or
+ * ROLLBACK TO for a request that fails, which undoes only its own part)
+ * while the fsync of the batch before is still running, and another
+ * writer is queued for the lock or on its way (a write request that said
+ * so with db_expect_write and has not begun yet), the batch stays open and
+ * the lock passes on. Otherwise, or with the batch at BATCH_MAX requests
+ * or BATCH_US old, it is committed at once. When the fsync ends, a member
+ * of the open batch commits it if nobody is inside the lock (else the one
+ * inside does, when done), so the disk syncs one batch after another
+ * without a pause, each covering what gathered during the one before; a
+ * member whose batch is still open BATCH_US after it was released
+ * commits it whatever happens. Every member waits for
+ * the batch's commit and its fsync before its db_commit() returns, so
+ * nothing is answered 2xx before it is on disk, as before; if the batch's
+ * COMMIT fails, every member's db_commit() fails. What a batch saves is
+ * what each commit costs besides the fsync: BEGIN and COMMIT, and the WAL
+ * frames, since the pages every write touches (the audit trail's leaf and
+ * index pages, its head, the record's page) are written once per batch
+ * instead of once per request. A lone writer never waits for anyone; a
+ * request in a batch waits for the requests after it in the same batch,
+ * about BATCH_US at most plus the last one's length.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -50,7 +67,8 @@
 #include "store/store_impl.h"
 
 #define STMT_CACHE 96
-#define LINGER_US 500
+#define BATCH_MAX 16     /* requests in one batch at most */
+#define BATCH_US 2000    /* a batch older than this is committed */
 #define MAXP 64
 
 struct sq_stmt {
@@ -69,6 +87,9 @@ struct sq_db {
 	struct sq_store *store;
 	sqlite3 *h;
 	int holds_wlock;      /* this connection holds the store's writer mutex */
+	int member;           /* its transaction is a savepoint in the open batch */
+	int expecting;        /* counted in the store's `coming` */
+	uint64_t unit;        /* the commit unit its transaction belongs to */
 	struct sq_stmt *cache[STMT_CACHE];
 	int ncache, evict;
 	int live;             /* uncached statements not yet finalized */
@@ -92,9 +113,20 @@ struct sq_store {
 	pthread_cond_t gcv;
 	uint64_t committed, durable;
 	int syncing;
-	int in_txn;                /* a write transaction holds wmu */
 	int waiters;               /* writers queued for wmu */
-	pthread_cond_t lcv;        /* a commit was numbered, or wmu let go */
+	int coming;                /* writes announced (db_expect_write), not begun */
+	/* commit units (a batch, or a transaction outside one) are numbered
+	 * when they begin; one is open at a time, so number order is commit
+	 * order. committed: the last one ended; failed: a ring of the last
+	 * units whose COMMIT failed (their members must not succeed) */
+	uint64_t next_unit;
+	uint64_t failed[16];
+	unsigned nfailed;
+	/* the open batch: only the holder of wmu touches these */
+	int batch_open;
+	int batch_members;         /* requests released into it */
+	int64_t batch_started;     /* monotonic microseconds */
+	uint64_t batch_unit;
 	int wal_fd;
 	ino_t wal_ino;
 	struct sq_db *writer;      /* the connection every write transaction runs on */
@@ -182,14 +214,15 @@ struct store *sqlite_store_open(const char *path, int pool, char *err, size_t er
 	s->base.ops = &sq_ops;
 	snprintf(s->path, sizeof s->path, "%s", path);
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_mutex_init(&s->wmu, NULL);
+	/* adaptive: the lock passes from writer to writer many times a
+	 * millisecond; a short spin saves the sleep and wake-up */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&s->wmu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	pthread_mutex_init(&s->gmu, NULL);
 	pthread_cond_init(&s->gcv, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->lcv, &ca);
-	pthread_condattr_destroy(&ca);
 	const char *sync = getenv("XIAOAN_SYNC");
 	s->group = !(sync && strcmp(sync, "full") == 0);
 	s->wal_fd = -1;
@@ -265,6 +298,12 @@ static void sq_release(struct db *db_)
 	struct sq_store *s = db->store;
 	if (db->base.in_tx)
 		sq_rollback(db_);
+	if (db->expecting) {
+		pthread_mutex_lock(&s->gmu);
+		s->coming--;
+		pthread_mutex_unlock(&s->gmu);
+		db->expecting = 0;
+	}
 	pthread_mutex_lock(&s->mu);
 	db->next_free = s->free_list;
 	s->free_list = db;
@@ -292,15 +331,8 @@ static void wunlock(struct sq_db *db)
 {
 	return_writer(db);
 	if (db->holds_wlock) {
-		struct sq_store *s = db->store;
 		db->holds_wlock = 0;
-		if (s->group) {
-			pthread_mutex_lock(&s->gmu);
-			s->in_txn = 0;
-			pthread_cond_signal(&s->lcv);
-			pthread_mutex_unlock(&s->gmu);
-		}
-		pthread_mutex_unlock(&s->wmu);
+		pthread_mutex_unlock(&db->store->wmu);
 	}
 }
 
@@ -352,6 +384,95 @@ static void return_writer(struct sq_db *db)
 	db->lent = 0;
 }
 
+static int sq_prepare(struct db *db_, struct stmt **out, const char *sql);
+static int sq_step(struct stmt *st_);
+static void sq_finalize(struct stmt *st_);
+
+/* Runs a statement without parameters through the statement cache (the
+ * savepoint statements run several times per batch: no parsing each time). */
+static int run_cached(struct sq_db *db, const char *sql)
+{
+	struct stmt *st;
+	int rc = sq_prepare(&db->base, &st, sql);
+	if (rc != STORE_OK)
+		return rc;
+	rc = sq_step(st);
+	sq_finalize(st);
+	return rc == STORE_DONE || rc == STORE_ROW ? STORE_OK : rc;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint64_t new_unit(struct sq_store *s)
+{
+	pthread_mutex_lock(&s->gmu);
+	uint64_t u = ++s->next_unit;
+	pthread_mutex_unlock(&s->gmu);
+	return u;
+}
+
+/* Unit u has ended (committed when ok, else failed or rolled back with
+ * members to tell): wakes whoever waits for it. */
+static void publish(struct sq_store *s, uint64_t u, int ok)
+{
+	pthread_mutex_lock(&s->gmu);
+	if (!ok)
+		s->failed[s->nfailed++ % 16] = u;
+	if (u > s->committed)
+		s->committed = u;
+	pthread_cond_broadcast(&s->gcv);
+	pthread_mutex_unlock(&s->gmu);
+}
+
+static int unit_failed(struct sq_store *s, uint64_t u)
+{
+	for (unsigned i = 0; i < 16 && i < s->nfailed; i++)
+		if (s->failed[i] == u)
+			return 1;
+	return 0;
+}
+
+/* Commits (ok) or rolls back the open batch on the writer's handle h.
+ * Called with wmu held. Returns the COMMIT's result. */
+static int batch_end(struct sq_store *s, sqlite3 *h, int commit)
+{
+	int rc = STORE_OK;
+	if (!sqlite3_get_autocommit(h)) {
+		rc = commit ? map_rc(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL)) : STORE_OK;
+		if (rc != STORE_OK || !commit)
+			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	} else if (s->batch_members) {
+		rc = STORE_ERR; /* SQLite rolled it back itself (an I/O error, a full disk) */
+	}
+	s->batch_open = 0;
+	publish(s, s->batch_unit, rc == STORE_OK);
+	return rc;
+}
+
+/* A member's part of the batch is over (released or rolled back): keeps
+ * the batch open when a writer is queued and the limits allow, else ends
+ * it; then lets go of the lock. Returns the batch's COMMIT result when
+ * this call ended it. */
+static int settle(struct sq_db *db)
+{
+	struct sq_store *s = db->store;
+	int rc = STORE_OK;
+	pthread_mutex_lock(&s->gmu);
+	int queued = s->waiters + s->coming, syncing = s->syncing;
+	pthread_mutex_unlock(&s->gmu);
+	if (sqlite3_get_autocommit(db->h))
+		rc = batch_end(s, db->h, 0) == STORE_OK && !s->batch_members ? STORE_OK : STORE_ERR;
+	else if (!syncing || !queued || s->batch_members >= BATCH_MAX || mono_us() - s->batch_started >= BATCH_US)
+		rc = batch_end(s, db->h, s->batch_members > 0);
+	wunlock(db);
+	return rc;
+}
+
 static int sq_begin(struct db *db_)
 {
 	struct sq_db *db = SDB(db_);
@@ -366,18 +487,46 @@ static int sq_begin(struct db *db_)
 	if (s->group) {
 		pthread_mutex_lock(&s->gmu);
 		s->waiters--;
-		s->in_txn = 1;
+		if (db->expecting)
+			s->coming--;
 		pthread_mutex_unlock(&s->gmu);
+		db->expecting = 0;
 	}
 	borrow_writer(db);
-	/* another process (the CLI, a backup) may still hold the file lock:
-	 * that wait is the busy timeout's */
-	int rc = sq_exec(db_, "BEGIN IMMEDIATE");
-	if (rc == STORE_OK)
-		db->base.in_tx = 1;
-	else
-		wunlock(db);
-	return rc;
+	int rc;
+	if (s->group && db->lent) {
+		if (!s->batch_open) {
+			/* another process (the CLI, a backup) may still hold the
+			 * file lock: that wait is the busy timeout's */
+			if ((rc = sq_exec(db_, "BEGIN IMMEDIATE")) != STORE_OK) {
+				wunlock(db);
+				return rc;
+			}
+			s->batch_open = 1;
+			s->batch_members = 0;
+			s->batch_started = mono_us();
+			s->batch_unit = new_unit(s);
+		}
+		if ((rc = run_cached(db, "SAVEPOINT w")) != STORE_OK) {
+			settle(db);
+			return rc;
+		}
+		db->member = 1;
+		db->unit = s->batch_unit;
+	} else {
+		/* a connection that cannot take the writer's place: the open
+		 * batch is committed first (the writer's handle is not lent) */
+		if (s->batch_open)
+			batch_end(s, s->writer->h, s->batch_members > 0);
+		if ((rc = sq_exec(db_, "BEGIN IMMEDIATE")) != STORE_OK) {
+			wunlock(db);
+			return rc;
+		}
+		db->member = 0;
+		db->unit = s->group ? new_unit(s) : 0;
+	}
+	db->base.in_tx = 1;
+	return STORE_OK;
 }
 
 /* fsyncs the WAL file (reopening it when SQLite has replaced it). Called
@@ -400,27 +549,70 @@ static int wal_sync(struct sq_store *s)
 	return fdatasync(s->wal_fd);
 }
 
-/* Waits until commit number `mine` is durable, running the fsync for
- * everyone when nobody else is. */
+static void sq_expect_write(struct db *db_)
+{
+	struct sq_db *db = SDB(db_);
+	struct sq_store *s = db->store;
+	if (!s->group || db->expecting || db->base.in_tx)
+		return;
+	pthread_mutex_lock(&s->gmu);
+	s->coming++;
+	pthread_mutex_unlock(&s->gmu);
+	db->expecting = 1;
+}
+
+/* Commits the batch numbered u if it is still open and nobody is inside
+ * the writer lock (wait: take the lock even if that means waiting for
+ * it). Called without locks held. */
+static void close_open(struct sq_store *s, uint64_t u, int wait)
+{
+	if (wait)
+		pthread_mutex_lock(&s->wmu);
+	else if (pthread_mutex_trylock(&s->wmu) != 0)
+		return; /* whoever is inside commits it when done */
+	if (s->batch_open && s->batch_unit == u)
+		batch_end(s, s->writer->h, s->batch_members > 0); /* the writer is not lent: wmu is ours */
+	pthread_mutex_unlock(&s->wmu);
+}
+
+/* Waits until unit `mine` is committed and durable, running the fsync for
+ * everyone when nobody else is. -1 when the unit failed or the fsync did. */
 static int group_sync(struct sq_store *s, uint64_t mine)
 {
 	int rc = 0;
 	pthread_mutex_lock(&s->gmu);
-	while (s->durable < mine) {
+	for (;;) {
+		if (unit_failed(s, mine)) {
+			rc = -1;
+			break;
+		}
+		if (s->durable >= mine)
+			break;
+		if (s->committed < mine) {
+			/* my batch is open: it is committed when the fsync under
+			 * way ends (by whoever is inside the lock then, else by a
+			 * member), or after BATCH_US whatever happens */
+			if (!s->syncing) {
+				pthread_mutex_unlock(&s->gmu);
+				close_open(s, mine, 0);
+				pthread_mutex_lock(&s->gmu);
+				if (s->committed >= mine)
+					continue;
+			}
+			struct timespec until;
+			clock_deadline(&until, CLOCK_REALTIME, BATCH_US);
+			if (pthread_cond_timedwait(&s->gcv, &s->gmu, &until) == ETIMEDOUT && s->committed < mine) {
+				pthread_mutex_unlock(&s->gmu);
+				close_open(s, mine, 1);
+				pthread_mutex_lock(&s->gmu);
+			}
+			continue;
+		}
 		if (s->syncing) {
 			pthread_cond_wait(&s->gcv, &s->gmu);
 			continue;
 		}
 		s->syncing = 1;
-		if (s->in_txn || s->waiters) {
-			/* linger for the writers under way (top of file) */
-			uint64_t want = s->committed + (uint64_t)s->in_txn + (uint64_t)s->waiters;
-			struct timespec until;
-			clock_deadline(&until, CLOCK_MONOTONIC, LINGER_US);
-			while (s->committed < want && (s->in_txn || s->waiters) &&
-			       pthread_cond_timedwait(&s->lcv, &s->gmu, &until) == 0)
-				;
-		}
 		uint64_t target = s->committed;
 		pthread_mutex_unlock(&s->gmu);
 		int r = wal_sync(s);
@@ -442,32 +634,54 @@ static int sq_commit(struct db *db_)
 {
 	struct sq_db *db = SDB(db_);
 	struct sq_store *s = db->store;
-	int rc = sq_exec(db_, "COMMIT");
-	if (rc != STORE_OK) {
-		sq_rollback(db_);
-		return rc;
-	}
+	uint64_t mine = db->unit;
+	int rc;
 	db->base.in_tx = 0;
-	uint64_t mine = 0;
-	if (s->group) {
-		/* numbered while the writer mutex is held: number order is
-		 * commit order, so a sync that covers N covers all before it */
-		pthread_mutex_lock(&s->gmu);
-		mine = ++s->committed;
-		pthread_cond_signal(&s->lcv);
-		pthread_mutex_unlock(&s->gmu);
+	if (db->member) {
+		db->member = 0;
+		if ((rc = run_cached(db, "RELEASE w")) != STORE_OK) {
+			if (!sqlite3_get_autocommit(db->h)) {
+				run_cached(db, "ROLLBACK TO w");
+				run_cached(db, "RELEASE w");
+			}
+			settle(db);
+			return rc;
+		}
+		s->batch_members++;
+		if ((rc = settle(db)) != STORE_OK)
+			return rc;
+	} else {
+		if ((rc = sq_exec(db_, "COMMIT")) != STORE_OK)
+			sq_exec(db_, "ROLLBACK");
+		if (s->group)
+			publish(s, mine, rc == STORE_OK);
+		wunlock(db);
+		if (rc != STORE_OK)
+			return rc;
 	}
-	wunlock(db);
 	if (s->group && group_sync(s, mine) != 0)
-		return STORE_ERR; /* committed but not known durable: do not acknowledge */
+		return STORE_ERR; /* committed but not known durable, or the batch failed: do not acknowledge */
 	return STORE_OK;
 }
 
 static int sq_rollback(struct db *db_)
 {
 	struct sq_db *db = SDB(db_);
+	struct sq_store *s = db->store;
 	db->base.in_tx = 0;
+	if (db->member) {
+		/* undoes this request's part only; the batch goes on */
+		db->member = 0;
+		if (!sqlite3_get_autocommit(db->h)) {
+			run_cached(db, "ROLLBACK TO w");
+			run_cached(db, "RELEASE w");
+		}
+		settle(db);
+		return STORE_OK;
+	}
 	int rc = sq_exec(db_, "ROLLBACK");
+	if (s->group && db->unit)
+		publish(s, db->unit, 1);
 	wunlock(db);
 	return rc;
 }
@@ -818,6 +1032,7 @@ static const struct store_ops sq_ops = {
 	.exec = sq_exec,
 	.errmsg = sq_errmsg,
 	.begin = sq_begin,
+	.expect_write = sq_expect_write,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.changes = sq_changes,

@@ -444,3 +444,44 @@ def test_concurrent_edits_lose_nothing(t):
     for prev, cur in zip(items, items[1:]):
         assert cur["before"] == prev["after"], (prev["seq"], cur["seq"])
     assert items[-1]["after"] == final
+
+
+def test_a_refused_edit_among_concurrent_ones_undoes_only_itself(t):
+    # edits that fail inside their transaction (the code is another
+    # school's) while others commit around them: the store runs concurrent
+    # writes in one batch, and a refused one must take nothing else with it
+    import threading
+    demo(t)
+    a, b = create_school(t.admin), create_school(t.admin)
+    path = "/api/schools/%d" % a["id"]
+    before_updates = sql1(t.server, "SELECT count(*) FROM audit WHERE entity = 'school' AND entity_id = ?",
+                          str(a["id"]))
+    results, lock = [], threading.Lock()
+
+    def clerk(k):
+        c = xa.Client(t.server)
+        c.login("admin", xa.STRONG)
+        for i in range(10):
+            if k % 2:
+                r = c.patch(path, {"code": b["code"]})
+                with lock:
+                    results.append(("bad", r.status, r.json["error"]["code"] if r.status >= 400 else None))
+            else:
+                r = c.patch(path, {"staff_count": 100 * k + i})
+                with lock:
+                    results.append(("good", r.status, None))
+
+    threads = [threading.Thread(target=clerk, args=(k,)) for k in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    good = [x for x in results if x[0] == "good"]
+    bad = [x for x in results if x[0] == "bad"]
+    assert all(s == 200 for _, s, _ in good), good
+    assert all(s == 409 and code == "school.code_taken" for _, s, code in bad), bad
+    final = t.admin.get(path).json
+    assert final["code"] == a["code"] and final["staff_count"] in {100 * k + 9 for k in (0, 2, 4)}
+    updates = sql1(t.server, "SELECT count(*) FROM audit WHERE entity = 'school' AND entity_id = ?", str(a["id"]))
+    assert updates - before_updates == len(good) == 30
+    assert "chain intact" in t.server.cli("audit", "verify")
