@@ -517,7 +517,7 @@ pg_part() {
 	audit_count() { pg_sql xiaoan_bench -c 'select count(*) from audit' 2>/dev/null || echo -1; }
 
 	# reads
-	say "xiaoan: one server, $(nproc) cores -> 4 threads and a pool of 8 connections (threads + 4)"
+	say "xiaoan: one server, $(nproc) cores -> 4 network threads, 8 write threads and a pool of 16 connections (threads + write threads + 4)"
 	say "== reads on PostgreSQL: GET $P (body $BODY_BYTES bytes; SQLite's $SQ_BODY_BYTES) - the same wrk runs as in 1."
 	run_wrk "$T/out/pg-warm" -t2 -c64 -d"${WARM}s" -H "$HDR" "$XURL"
 	for c in 8 64; do
@@ -614,7 +614,7 @@ EOF2
 	. "$T/lb-setup.env"
 	HDR="Cookie: xiaoan_session=$COOKIE"
 	say "sessions: $SESSIONS"
-	say "both servers: 4 threads, a pool of 8 connections each; wrk -t2, ${SECS}s per run; the direct rows are from 2."
+	say "both servers: 4 network and 8 write threads, a pool of 16 connections each; wrk -t2, ${SECS}s per run; the direct rows are from 2."
 	run_wrk "$T/out/lb-warm-1" -t2 -c64 -d"${WARM}s" -H "$HDR" "http://127.0.0.1:$L1$P"
 	run_wrk "$T/out/lb-warm-2" -t2 -c64 -d"${WARM}s" -H "$HDR" "http://127.0.0.1:$L2$P"
 	measure "$T/out/lb-get-1" -t2 -c64 -d"${SECS}s" --latency -H "$HDR" "http://127.0.0.1:$L1$P"
