@@ -470,7 +470,7 @@ static int same_value(json_t *x, json_t *y)
 
 json_t *rk_rec_after(const struct rk_col *cols, size_t n, json_t *before, json_t *rec)
 {
-	json_t *o = json_deep_copy(before);
+	json_t *o = json_copy(before); /* shallow: only top-level values are replaced */
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(rec, cols[i].name), *nv;
 		if (same_value(json_object_get(before, cols[i].name), v))
