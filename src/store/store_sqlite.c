@@ -53,6 +53,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,9 +113,9 @@ struct sq_store {
 	pthread_mutex_t gmu;
 	pthread_cond_t gcv;
 	uint64_t committed, durable;
-	int syncing;
-	int waiters;               /* writers queued for wmu */
-	int coming;                /* writes announced (db_expect_write), not begun */
+	atomic_int syncing;        /* written under gmu, read anywhere */
+	atomic_int waiters;        /* writers queued for wmu */
+	atomic_int coming;         /* writes announced (db_expect_write), not begun */
 	/* commit units (a batch, or a transaction outside one) are numbered
 	 * when they begin; one is open at a time, so number order is commit
 	 * order. committed: the last one ended; failed: a ring of the last
@@ -299,9 +300,7 @@ static void sq_release(struct db *db_)
 	if (db->base.in_tx)
 		sq_rollback(db_);
 	if (db->expecting) {
-		pthread_mutex_lock(&s->gmu);
-		s->coming--;
-		pthread_mutex_unlock(&s->gmu);
+		atomic_fetch_sub(&s->coming, 1);
 		db->expecting = 0;
 	}
 	pthread_mutex_lock(&s->mu);
@@ -462,9 +461,7 @@ static int settle(struct sq_db *db)
 {
 	struct sq_store *s = db->store;
 	int rc = STORE_OK;
-	pthread_mutex_lock(&s->gmu);
-	int queued = s->waiters + s->coming, syncing = s->syncing;
-	pthread_mutex_unlock(&s->gmu);
+	int queued = atomic_load(&s->waiters) + atomic_load(&s->coming), syncing = atomic_load(&s->syncing);
 	if (sqlite3_get_autocommit(db->h))
 		rc = batch_end(s, db->h, 0) == STORE_OK && !s->batch_members ? STORE_OK : STORE_ERR;
 	else if (!syncing || !queued || s->batch_members >= BATCH_MAX || mono_us() - s->batch_started >= BATCH_US)
@@ -477,19 +474,14 @@ static int sq_begin(struct db *db_)
 {
 	struct sq_db *db = SDB(db_);
 	struct sq_store *s = db->store;
-	if (s->group) {
-		pthread_mutex_lock(&s->gmu);
-		s->waiters++;
-		pthread_mutex_unlock(&s->gmu);
-	}
+	if (s->group)
+		atomic_fetch_add(&s->waiters, 1);
 	pthread_mutex_lock(&s->wmu);
 	db->holds_wlock = 1;
 	if (s->group) {
-		pthread_mutex_lock(&s->gmu);
-		s->waiters--;
+		atomic_fetch_sub(&s->waiters, 1);
 		if (db->expecting)
-			s->coming--;
-		pthread_mutex_unlock(&s->gmu);
+			atomic_fetch_sub(&s->coming, 1);
 		db->expecting = 0;
 	}
 	borrow_writer(db);
@@ -555,9 +547,7 @@ static void sq_expect_write(struct db *db_)
 	struct sq_store *s = db->store;
 	if (!s->group || db->expecting || db->base.in_tx)
 		return;
-	pthread_mutex_lock(&s->gmu);
-	s->coming++;
-	pthread_mutex_unlock(&s->gmu);
+	atomic_fetch_add(&s->coming, 1);
 	db->expecting = 1;
 }
 
