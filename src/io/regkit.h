@@ -48,6 +48,13 @@ void rk_memo_free(struct rk_memo *m);
 char *rk_memo_get(struct rk_memo *m, int64_t id, const char *key, size_t keylen, size_t *len);
 /* Keeps text (copied) as made from key for id, replacing what the slot held. */
 void rk_memo_put(struct rk_memo *m, int64_t id, const char *key, size_t keylen, const char *text, size_t len);
+/* A registry's read of record id as JSON text (malloc'd, *len bytes):
+ * prepares and steps b (which it frees), and when a row comes back, keys
+ * its first ncols columns; the memo's text when it holds those bytes, else
+ * to_json(row) printed with flags (kept in the memo). STORE_NOTFOUND when
+ * no row. */
+int rk_fetch_text(struct db *db, struct sqlb *b, int64_t id, int ncols, json_t *(*to_json)(struct stmt *st),
+		  struct rk_memo *memo, size_t flags, char **text, size_t *len);
 
 /*--- request helpers ---*/
 

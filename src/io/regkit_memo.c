@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
+
 #define MEMO_SLOTS 1024
 
 struct slot {
@@ -90,4 +92,33 @@ void rk_memo_put(struct rk_memo *m, int64_t id, const char *key, size_t keylen, 
 	pthread_mutex_unlock(&s->mu);
 	free(ok);
 	free(ot);
+}
+
+int rk_fetch_text(struct db *db, struct sqlb *b, int64_t id, int ncols, json_t *(*to_json)(struct stmt *st),
+		  struct rk_memo *memo, size_t flags, char **text, size_t *len)
+{
+	*text = NULL;
+	struct stmt *st;
+	int rc = sqlb_prepare(b, db, &st);
+	sqlb_free(b);
+	if (rc)
+		return rc;
+	if ((rc = stmt_step(st)) != STORE_ROW) {
+		stmt_finalize(st);
+		return rc == STORE_DONE ? STORE_NOTFOUND : rc;
+	}
+	size_t klen;
+	char *key = stmt_row_key(st, 0, ncols, &klen);
+	if (!(*text = rk_memo_get(memo, id, key, klen, len))) {
+		json_t *rec = to_json(st);
+		*text = rec ? json_dumps(rec, flags) : NULL;
+		json_decref(rec);
+		if (*text) {
+			*len = strlen(*text);
+			rk_memo_put(memo, id, key, klen, *text, *len);
+		}
+	}
+	free(key);
+	stmt_finalize(st);
+	return *text ? 0 : STORE_ERR;
 }

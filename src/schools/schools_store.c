@@ -327,25 +327,15 @@ static int fetch(struct db *db, const struct principal *p, int64_t id, int with_
 int school_store_get_text(struct db *db, const struct principal *p, int64_t id, struct rk_memo *memo, size_t flags,
 			  char **text, size_t *len)
 {
-	*text = NULL;
-	struct stmt *st;
-	int rc = fetch(db, p, id, 0, &st);
-	if (rc)
-		return rc;
-	size_t klen;
-	char *key = stmt_row_key(st, 0, ROW_COLS, &klen);
-	if (!(*text = rk_memo_get(memo, id, key, klen, len))) {
-		json_t *rec = row_json(st);
-		*text = json_dumps(rec, flags);
-		json_decref(rec);
-		if (*text) {
-			*len = strlen(*text);
-			rk_memo_put(memo, id, key, klen, *text, *len);
-		}
-	}
-	free(key);
-	stmt_finalize(st);
-	return *text ? 0 : STORE_ERR;
+	struct sqlb b;
+	sqlb_init(&b);
+	select_head(&b);
+	sqlb_add(&b, " WHERE s.id = ");
+	sqlb_int(&b, id);
+	sqlb_add(&b, " AND s.deleted_at IS NULL");
+	if (p)
+		scope_sql(p, &b, &school_scope);
+	return rk_fetch_text(db, &b, id, ROW_COLS, row_json, memo, flags, text, len);
 }
 
 int school_store_fetch(struct db *db, const struct principal *p, int64_t id, const char *known, size_t knownlen,

@@ -15,6 +15,7 @@
  *     re-judging of the venue's findings (zone/zone.h).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,16 +470,26 @@ static int api_venue_categories(struct req *r)
 
 /*--- GET /api/venues/:id ---*/
 
+/* the printed records of venues read lately (regkit.h's rk_memo) */
+static struct rk_memo *memo;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static void memo_init(void)
+{
+	memo = rk_memo_new();
+}
+
 static int api_venue_get(struct req *r)
 {
 	int64_t id;
 	if (rk_parse_id(r, &id))
 		return 0;
-	json_t *rec;
-	int rc = venue_store_get(req_db(r), r->user, id, 0, &rec, NULL);
+	pthread_once(&memo_once, memo_init);
+	char *text;
+	size_t len;
+	int rc = venue_store_get_text(req_db(r), r->user, id, memo, REPLY_JSON_FLAGS, &text, &len);
 	if (rc)
 		return reply_store_error(r, rc, NULL, NULL, NULL); /* STORE_NOTFOUND: 404 */
-	return reply_json(r, 200, rec);
+	return reply_take(r, 200, REPLY_JSON_TYPE, text, len);
 }
 
 /*--- writes ---*/

@@ -49,6 +49,10 @@ int venue_store_stats(struct db *db, const struct principal *p, const struct ven
 /* One venue. p NULL = no scope check; with_deleted also finds
  * soft-deleted ones (*deleted tells; may be NULL). *rec is new.
  * STORE_NOTFOUND when absent or outside the scope. */
+/* One venue as JSON text dumped with flags, reused from memo while its row
+ * is unchanged (regkit.h). */
+int venue_store_get_text(struct db *db, const struct principal *p, int64_t id, struct rk_memo *memo, size_t flags,
+			 char **text, size_t *len);
 int venue_store_get(struct db *db, const struct principal *p, int64_t id, int with_deleted, json_t **rec,
 		    int *deleted);
 

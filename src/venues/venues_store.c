@@ -259,6 +259,20 @@ int venue_store_get(struct db *db, const struct principal *p, int64_t id, int wi
 	return rc;
 }
 
+int venue_store_get_text(struct db *db, const struct principal *p, int64_t id, struct rk_memo *memo, size_t flags,
+			 char **text, size_t *len)
+{
+	struct sqlb b;
+	sqlb_init(&b);
+	select_head(&b);
+	sqlb_add(&b, " WHERE v.id = ");
+	sqlb_int(&b, id);
+	sqlb_add(&b, " AND v.deleted_at IS NULL");
+	if (p)
+		scope_sql(p, &b, &venue_scope);
+	return rk_fetch_text(db, &b, id, NCOLS + 7, row_json, memo, flags, text, len);
+}
+
 int venue_store_find_licence(struct db *db, const char *licence, int64_t *id, int *deleted)
 {
 	struct stmt *st;

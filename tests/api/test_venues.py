@@ -129,6 +129,27 @@ def test_create_read_update_delete(t):
         expect_error(t.admin.get("/api/venues/" + bad), 404)
 
 
+def test_a_change_made_elsewhere_is_read_at_once(t):
+    # the server keeps the printed record of a venue it has read; a change
+    # made past it (another server, a repair by hand), even one that leaves
+    # updated_at as it was, shows on the next read
+    demo(t)
+    v = t.admin.post("/api/venues", venue_body()).json
+    path = "/api/venues/%d" % v["id"]
+    assert t.admin.get(path).json == t.admin.get(path).json == v
+    db = t.server.db()
+    try:
+        db.execute("UPDATE venues SET operator_name = '赵另改', status = '停业' WHERE id = ?", (v["id"],))
+        db.commit()
+    finally:
+        db.close()
+    r = t.admin.get(path).json
+    assert r["operator_name"] == "赵另改" and r["status"] == "停业" and r["updated_at"] == v["updated_at"]
+    # a deleted venue is gone at once too
+    assert t.admin.delete(path).status in (200, 204)
+    expect_error(t.admin.get(path), 404)
+
+
 def test_crs_conversion_of_point_and_entrances(t):
     demo(t)
     glat, glon = 30.41850, 116.70310          # as picked on 高德地图
