@@ -454,9 +454,9 @@ static int batch_end(struct sq_store *s, sqlite3 *h, int commit)
 }
 
 /* A member's part of the batch is over (released or rolled back): keeps
- * the batch open when a writer is queued and the limits allow, else ends
- * it; then lets go of the lock. Returns the batch's COMMIT result when
- * this call ended it. */
+ * the batch open while the fsync before it runs and a writer is queued or
+ * announced (within BATCH_MAX and BATCH_US), else ends it; then lets go of
+ * the lock. Returns the batch's COMMIT result when this call ended it. */
 static int settle(struct sq_db *db)
 {
 	struct sq_store *s = db->store;
