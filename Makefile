@@ -64,6 +64,17 @@ build/xiaoan: $(OBJ) build/src/main.o
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The objects that print the version are rebuilt when it changes (a new
+# commit, a dirty tree), not only when their source does.
+VSTAMP := build/version.stamp
+$(VSTAMP): FORCE
+	@mkdir -p build
+	@echo '$(VERSION)' | cmp -s - $@ 2>/dev/null || echo '$(VERSION)' > $@
+.PHONY: FORCE
+FORCE:
+VERSIONED := src/main.o src/routes.o src/core/server.o
+$(addprefix build/,$(VERSIONED)) $(addprefix build-asan/,$(VERSIONED)) $(addprefix build-fuzz/,$(VERSIONED)): $(VSTAMP)
+
 build/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
