@@ -205,6 +205,58 @@ static int count_rows(struct db *db, struct sqlb *b, int64_t *total)
 	return rc;
 }
 
+/* A list: the count and the page share one filter. count and select are
+ * the statements' heads, each ending in "WHERE 1=1" (head, when set,
+ * appends the select's instead: it may bind values); where appends the
+ * filter; row makes each item. */
+struct list_q {
+	const char *count, *select;
+	void (*head)(struct sqlb *b, const void *arg);
+	void (*where)(struct sqlb *b, const void *arg);
+	const struct sortcol *sort;
+	const char *tiebreak;
+	json_t *(*row)(struct stmt *st, const void *arg);
+	const void *arg;
+};
+
+/* Appends the page's items to items and sets *total (when asked). Returns
+ * 0, ADM_REFUSED for an unknown sort name, or a store error. */
+static int list_page(struct db *db, const struct list_q *q, const struct adm_page *pg, json_t *items,
+		     int64_t *total)
+{
+	struct sqlb b;
+	int rc;
+	if (total) {
+		sqlb_init(&b);
+		sqlb_add(&b, q->count);
+		q->where(&b, q->arg);
+		rc = count_rows(db, &b, total);
+		sqlb_free(&b);
+		if (rc)
+			return rc;
+	}
+	sqlb_init(&b);
+	if (q->head)
+		q->head(&b, q->arg);
+	else
+		sqlb_add(&b, q->select);
+	q->where(&b, q->arg);
+	if (order_by(&b, q->sort, pg ? pg->sort : NULL, q->tiebreak)) {
+		sqlb_free(&b);
+		return ADM_REFUSED;
+	}
+	limit_offset(&b, pg);
+	struct stmt *st;
+	rc = sqlb_prepare(&b, db, &st);
+	sqlb_free(&b);
+	if (rc)
+		return rc;
+	while ((rc = stmt_step(st)) == STORE_ROW)
+		json_array_append_new(items, q->row(st, q->arg));
+	stmt_finalize(st);
+	return rc == STORE_DONE ? 0 : rc;
+}
+
 /*--- regions ---------------------------------------------------------------*/
 
 #define REGION_COLS "r.code, r.name, r.level, r.parent_code, r.path, r.disabled, r.created_at, r.updated_at"
@@ -303,6 +355,44 @@ static const struct sortcol region_sort[] = {
 	{ "path", "r.path" }, { "code", "r.code" }, { "name", "r.name" }, { "level", "r.level" }, { 0 },
 };
 
+struct region_q {
+	const char *anchor; /* NULL: every region (scope all) */
+	int subtree;
+	const struct adm_region_filter *f;
+	const char *q_esc;
+};
+
+static void region_list_where(struct sqlb *b, const void *arg)
+{
+	const struct region_q *q = arg;
+	region_where(b, q->anchor, q->subtree, q->f, q->q_esc);
+}
+
+/* the columns, then whether the region is an ancestor of the caller's */
+static void region_list_head(struct sqlb *b, const void *arg)
+{
+	const struct region_q *q = arg;
+	sqlb_add(b, "SELECT " REGION_COLS ", ");
+	if (!q->anchor) {
+		sqlb_add(b, "0");
+	} else {
+		sqlb_add(b, "CASE WHEN r.path <> ");
+		sqlb_text(b, q->anchor);
+		sqlb_add(b, " AND CAST(");
+		sqlb_text(b, q->anchor);
+		sqlb_add(b, " AS TEXT) LIKE (r.path || '%') THEN 1 ELSE 0 END");
+	}
+	sqlb_add(b, " FROM regions r WHERE 1=1");
+}
+
+static json_t *region_list_row(struct stmt *st, const void *arg)
+{
+	(void)arg;
+	json_t *o = region_from(st);
+	json_object_set_new(o, "ancestor", json_boolean(stmt_int64(st, 8)));
+	return o;
+}
+
 int adm_region_list(struct db *db, const struct principal *p, const struct adm_region_filter *f,
 		    const struct adm_page *pg, json_t **items, int64_t *total)
 {
@@ -318,51 +408,12 @@ int adm_region_list(struct db *db, const struct principal *p, const struct adm_r
 		if (rc)
 			return rc;
 	}
-	char *q_esc = f->q && *f->q ? adm_like_escape(f->q) : NULL;
-	struct sqlb b;
-	int rc = 0;
-	if (total) {
-		sqlb_init(&b);
-		sqlb_add(&b, "SELECT count(*) FROM regions r WHERE 1=1");
-		region_where(&b, all ? NULL : anchor, subtree, f, q_esc);
-		rc = count_rows(db, &b, total);
-		sqlb_free(&b);
-		if (rc)
-			goto out;
-	}
-	sqlb_init(&b);
-	sqlb_add(&b, "SELECT " REGION_COLS ", ");
-	if (all) {
-		sqlb_add(&b, "0");
-	} else {
-		sqlb_add(&b, "CASE WHEN r.path <> ");
-		sqlb_text(&b, anchor);
-		sqlb_add(&b, " AND CAST(");
-		sqlb_text(&b, anchor);
-		sqlb_add(&b, " AS TEXT) LIKE (r.path || '%') THEN 1 ELSE 0 END");
-	}
-	sqlb_add(&b, " FROM regions r WHERE 1=1");
-	region_where(&b, all ? NULL : anchor, subtree, f, q_esc);
-	if (order_by(&b, region_sort, pg ? pg->sort : NULL, "r.code")) {
-		sqlb_free(&b);
-		rc = ADM_REFUSED;
-		goto out;
-	}
-	limit_offset(&b, pg);
-	struct stmt *st;
-	rc = sqlb_prepare(&b, db, &st);
-	sqlb_free(&b);
-	if (rc)
-		goto out;
-	while ((rc = stmt_step(st)) == STORE_ROW) {
-		json_t *o = region_from(st);
-		json_object_set_new(o, "ancestor", json_boolean(stmt_int64(st, 8)));
-		json_array_append_new(*items, o);
-	}
-	stmt_finalize(st);
-	rc = rc == STORE_DONE ? 0 : rc;
-out:
-	free(q_esc);
+	struct region_q rq = { all ? NULL : anchor, subtree, f, f->q && *f->q ? adm_like_escape(f->q) : NULL };
+	const struct list_q q = { .count = "SELECT count(*) FROM regions r WHERE 1=1", .head = region_list_head,
+				  .where = region_list_where, .sort = region_sort, .tiebreak = "r.code",
+				  .row = region_list_row, .arg = &rq };
+	int rc = list_page(db, &q, pg, *items, total);
+	free((char *)rq.q_esc);
 	return rc;
 }
 
@@ -505,42 +556,34 @@ static const struct sortcol unit_sort[] = {
 	{ 0 },
 };
 
+struct unit_q {
+	const struct principal *p;
+	const struct adm_unit_filter *f;
+	const char *q_esc;
+};
+
+static void unit_list_where(struct sqlb *b, const void *arg)
+{
+	const struct unit_q *q = arg;
+	unit_where(b, q->p, q->f, q->q_esc);
+}
+
+static json_t *unit_list_row(struct stmt *st, const void *arg)
+{
+	(void)arg;
+	return unit_from(st);
+}
+
 int adm_unit_list(struct db *db, const struct principal *p, const struct adm_unit_filter *f,
 		  const struct adm_page *pg, json_t **items, int64_t *total)
 {
 	*items = json_array();
-	char *q_esc = f->q && *f->q ? adm_like_escape(f->q) : NULL;
-	struct sqlb b;
-	int rc = 0;
-	if (total) {
-		sqlb_init(&b);
-		sqlb_add(&b, "SELECT count(*) FROM units u WHERE 1=1");
-		unit_where(&b, p, f, q_esc);
-		rc = count_rows(db, &b, total);
-		sqlb_free(&b);
-		if (rc)
-			goto out;
-	}
-	sqlb_init(&b);
-	sqlb_add(&b, UNIT_SELECT " WHERE 1=1");
-	unit_where(&b, p, f, q_esc);
-	if (order_by(&b, unit_sort, pg ? pg->sort : NULL, "u.id")) {
-		sqlb_free(&b);
-		rc = ADM_REFUSED;
-		goto out;
-	}
-	limit_offset(&b, pg);
-	struct stmt *st;
-	rc = sqlb_prepare(&b, db, &st);
-	sqlb_free(&b);
-	if (rc)
-		goto out;
-	while ((rc = stmt_step(st)) == STORE_ROW)
-		json_array_append_new(*items, unit_from(st));
-	stmt_finalize(st);
-	rc = rc == STORE_DONE ? 0 : rc;
-out:
-	free(q_esc);
+	struct unit_q uq = { p, f, f->q && *f->q ? adm_like_escape(f->q) : NULL };
+	const struct list_q q = { .count = "SELECT count(*) FROM units u WHERE 1=1", .select = UNIT_SELECT " WHERE 1=1",
+				  .where = unit_list_where, .sort = unit_sort, .tiebreak = "u.id",
+				  .row = unit_list_row, .arg = &uq };
+	int rc = list_page(db, &q, pg, *items, total);
+	free((char *)uq.q_esc);
 	return rc;
 }
 
@@ -733,49 +776,33 @@ static const struct sortcol role_sort[] = {
 	{ "default", "r.builtin DESC, r.code" }, { "code", "r.code" }, { "name", "r.name" }, { 0 },
 };
 
+static void role_list_where(struct sqlb *b, const void *arg)
+{
+	const char *code = arg;
+	if (code) {
+		sqlb_add(b, " AND r.code = ");
+		sqlb_text(b, code);
+	}
+}
+
+static json_t *role_list_row(struct stmt *st, const void *arg)
+{
+	(void)arg;
+	struct adm_role r;
+	role_from(st, &r);
+	json_t *o = adm_role_json(&r);
+	set_col(o, "created_at", st, 6);
+	set_col(o, "updated_at", st, 7);
+	return o;
+}
+
 int adm_role_list(struct db *db, const char *code, const struct adm_page *pg, json_t **items, int64_t *total)
 {
 	*items = json_array();
-	struct sqlb b;
-	int rc;
-	if (total) {
-		sqlb_init(&b);
-		sqlb_add(&b, "SELECT count(*) FROM roles r WHERE 1=1");
-		if (code) {
-			sqlb_add(&b, " AND r.code = ");
-			sqlb_text(&b, code);
-		}
-		rc = count_rows(db, &b, total);
-		sqlb_free(&b);
-		if (rc)
-			return rc;
-	}
-	sqlb_init(&b);
-	sqlb_add(&b, "SELECT " ROLE_COLS " FROM roles r WHERE 1=1");
-	if (code) {
-		sqlb_add(&b, " AND r.code = ");
-		sqlb_text(&b, code);
-	}
-	if (order_by(&b, role_sort, pg ? pg->sort : NULL, "r.code")) {
-		sqlb_free(&b);
-		return ADM_REFUSED;
-	}
-	limit_offset(&b, pg);
-	struct stmt *st;
-	rc = sqlb_prepare(&b, db, &st);
-	sqlb_free(&b);
-	if (rc)
-		return rc;
-	while ((rc = stmt_step(st)) == STORE_ROW) {
-		struct adm_role r;
-		role_from(st, &r);
-		json_t *o = adm_role_json(&r);
-		set_col(o, "created_at", st, 6);
-		set_col(o, "updated_at", st, 7);
-		json_array_append_new(*items, o);
-	}
-	stmt_finalize(st);
-	return rc == STORE_DONE ? 0 : rc;
+	const struct list_q q = { .count = "SELECT count(*) FROM roles r WHERE 1=1",
+				  .select = "SELECT " ROLE_COLS " FROM roles r WHERE 1=1", .where = role_list_where,
+				  .sort = role_sort, .tiebreak = "r.code", .row = role_list_row, .arg = code };
+	return list_page(db, &q, pg, *items, total);
 }
 
 int adm_role_get(struct db *db, const char *code, struct adm_role *out)
@@ -1038,46 +1065,38 @@ static int add_roles(struct db *db, json_t *items)
 	return 0;
 }
 
+struct user_q {
+	const struct principal *p;
+	const struct adm_user_filter *f;
+	const char *q_esc;
+};
+
+static void user_list_where(struct sqlb *b, const void *arg)
+{
+	const struct user_q *q = arg;
+	user_where(b, q->p, q->f, q->q_esc);
+}
+
+static json_t *user_list_row(struct stmt *st, const void *arg)
+{
+	const struct user_q *q = arg;
+	return user_from(st, q->f->with_phone);
+}
+
 int adm_user_list(struct db *db, const struct principal *p, const struct adm_user_filter *f,
 		  const struct adm_page *pg, json_t **items, int64_t *total)
 {
 	*items = json_array();
-	char *q_esc = f->q && *f->q ? adm_like_escape(f->q) : NULL;
-	struct sqlb b;
-	int rc = 0;
-	if (total) {
-		sqlb_init(&b);
-		sqlb_add(&b, "SELECT count(*) FROM users u JOIN units n ON n.id = u.unit_id WHERE 1=1");
-		user_where(&b, p, f, q_esc);
-		rc = count_rows(db, &b, total);
-		sqlb_free(&b);
-		if (rc)
-			goto out;
-	}
-	sqlb_init(&b);
-	sqlb_add(&b, USER_SELECT " WHERE 1=1");
-	user_where(&b, p, f, q_esc);
-	if (order_by(&b, user_sort, pg ? pg->sort : NULL, "u.id")) {
-		sqlb_free(&b);
-		rc = ADM_REFUSED;
-		goto out;
-	}
-	limit_offset(&b, pg);
-	struct stmt *st;
-	rc = sqlb_prepare(&b, db, &st);
-	sqlb_free(&b);
-	if (rc)
-		goto out;
-	while ((rc = stmt_step(st)) == STORE_ROW)
-		json_array_append_new(*items, user_from(st, f->with_phone));
-	stmt_finalize(st);
-	if (rc != STORE_DONE)
-		goto out;
-	rc = add_roles(db, *items);
+	struct user_q uq = { p, f, f->q && *f->q ? adm_like_escape(f->q) : NULL };
+	const struct list_q q = { .count = "SELECT count(*) FROM users u JOIN units n ON n.id = u.unit_id WHERE 1=1",
+				  .select = USER_SELECT " WHERE 1=1", .where = user_list_where, .sort = user_sort,
+				  .tiebreak = "u.id", .row = user_list_row, .arg = &uq };
+	int rc = list_page(db, &q, pg, *items, total);
+	if (rc == 0)
+		rc = add_roles(db, *items);
 	if (rc == 0)
 		school_scope_names(db, *items);
-out:
-	free(q_esc);
+	free((char *)uq.q_esc);
 	return rc;
 }
 
