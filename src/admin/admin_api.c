@@ -140,8 +140,7 @@ static const char *query_str(struct req *r, const char *name)
 
 static int reply_list(struct req *r, json_t *items, int64_t total, const struct adm_page *pg)
 {
-	return reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-					    (json_int_t)pg->page, "page_size", (json_int_t)pg->size));
+	return reply_page(r, items, total, pg->page, pg->size);
 }
 
 static int reply_bad_sort(struct req *r)

@@ -442,8 +442,7 @@ static int api_audit_list(struct req *r)
 		json_decref(items);
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	}
-	return reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-					    (json_int_t)page, "page_size", (json_int_t)size));
+	return reply_page(r, items, total, page, size);
 }
 
 const struct route audit_routes[] = {

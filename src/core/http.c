@@ -119,6 +119,12 @@ int reply_json(struct req *r, int status, json_t *j)
 	return set_body(r, status, REPLY_JSON_TYPE, s, strlen(s));
 }
 
+int reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_t size)
+{
+	return reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
+					    (json_int_t)page, "page_size", (json_int_t)size));
+}
+
 int reply_error(struct req *r, int status, const char *code, const char *message, const char *field)
 {
 	json_t *e = json_pack("{s:s,s:s,s:s?}", "code", code, "message", message, "field", field);

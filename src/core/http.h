@@ -94,6 +94,9 @@ json_t *req_json(struct req *r);
 
 /* Answers. reply_json steals the reference to j. */
 int reply_json(struct req *r, int status, json_t *j);
+/* A page of a list: 200 {"items":[...],"total":N,"page":P,"page_size":S}
+ * (steals items). */
+int reply_page(struct req *r, json_t *items, int64_t total, int64_t page, int64_t size);
 int reply_raw(struct req *r, int status, const char *type, const void *body, size_t len);
 /* Takes ownership of a malloc'd body. */
 int reply_take(struct req *r, int status, const char *type, char *body, size_t len);

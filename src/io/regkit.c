@@ -31,6 +31,20 @@ int rk_parse_id(struct req *r, int64_t *id)
 	return 0;
 }
 
+int rk_query_page(struct req *r, int64_t *page, int64_t *size)
+{
+	if (rk_query_int(r, "page", 1, 1000000, 1, page, "页码须为 1 到 1000000 之间的整数") ||
+	    rk_query_int(r, "page_size", 1, 200, 20, size, "每页条数须为 1 到 200 之间的整数"))
+		return -1;
+	return 0;
+}
+
+int rk_append_item(void *arg, json_t *rec)
+{
+	json_array_append((json_t *)arg, rec);
+	return 0;
+}
+
 int rk_reply_verr(struct req *r, int status, const struct verr *e)
 {
 	reply_error(r, status, e->code, arena_strdup(r->arena, e->message),

@@ -62,6 +62,13 @@ int rk_fetch_text(struct db *db, struct sqlb *b, int64_t id, int ncols, json_t *
  * returns -1. */
 int rk_parse_id(struct req *r, int64_t *id);
 
+/* page (1..1000000, default 1) and page_size (1..200, default 20) of a
+ * list. Answers 400 and returns -1 when either is bad. */
+int rk_query_page(struct req *r, int64_t *page, int64_t *size);
+/* An each() callback of the stores' list walkers: appends rec to the JSON
+ * array arg. */
+int rk_append_item(void *arg, json_t *rec);
+
 /* Answers 400 (or status) with a field error. Returns 0. */
 int rk_reply_verr(struct req *r, int status, const struct verr *e);
 

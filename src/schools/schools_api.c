@@ -338,12 +338,6 @@ static int parse_filter(struct req *r, struct school_filter *f)
 
 /*--- GET /api/schools ---*/
 
-static int append_item(void *arg, json_t *rec)
-{
-	json_array_append((json_t *)arg, rec);
-	return 0;
-}
-
 static int api_school_list(struct req *r)
 {
 	struct school_filter f;
@@ -351,20 +345,18 @@ static int api_school_list(struct req *r)
 	int desc;
 	int64_t page, size, total = 0;
 	if (parse_filter(r, &f) || rk_query_sort(r, school_sort_map, "name", SORT_MSG, &sort, &desc) ||
-	    rk_query_int(r, "page", 1, 1000000, 1, &page, "页码须为 1 到 1000000 之间的整数") ||
-	    rk_query_int(r, "page_size", 1, 200, 20, &size, "每页条数须为 1 到 200 之间的整数"))
+	    rk_query_page(r, &page, &size))
 		return 0;
 	struct db *db = req_db(r);
 	int rc = school_store_count(db, r->user, &f, &total);
 	if (rc)
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	json_t *items = json_array();
-	if ((rc = school_store_list(db, r->user, &f, sort, desc, size, (page - 1) * size, append_item, items))) {
+	if ((rc = school_store_list(db, r->user, &f, sort, desc, size, (page - 1) * size, rk_append_item, items))) {
 		json_decref(items);
 		return reply_store_error(r, rc, NULL, NULL, NULL);
 	}
-	return reply_json(r, 200, json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total", (json_int_t)total, "page",
-					    (json_int_t)page, "page_size", (json_int_t)size));
+	return reply_page(r, items, total, page, size);
 }
 
 /*--- GET /api/schools/stats ---*/
