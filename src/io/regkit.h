@@ -48,6 +48,9 @@ void rk_memo_free(struct rk_memo *m);
 char *rk_memo_get(struct rk_memo *m, int64_t id, const char *key, size_t keylen, size_t *len);
 /* Keeps text (copied) as made from key for id, replacing what the slot held. */
 void rk_memo_put(struct rk_memo *m, int64_t id, const char *key, size_t keylen, const char *text, size_t len);
+/* Prepares b (which it frees) and steps to its first row: 0 with *st on
+ * it, STORE_NOTFOUND (no row; nothing to finalize) or a store error. */
+int rk_step_one(struct db *db, struct sqlb *b, struct stmt **st);
 /* A registry's read of record id as JSON text (malloc'd, *len bytes):
  * prepares and steps b (which it frees), and when a row comes back, keys
  * its first ncols columns; the memo's text when it holds those bytes, else

@@ -94,19 +94,27 @@ void rk_memo_put(struct rk_memo *m, int64_t id, const char *key, size_t keylen, 
 	free(ot);
 }
 
+int rk_step_one(struct db *db, struct sqlb *b, struct stmt **st)
+{
+	int rc = sqlb_prepare(b, db, st);
+	sqlb_free(b);
+	if (rc)
+		return rc;
+	if ((rc = stmt_step(*st)) == STORE_ROW)
+		return 0;
+	stmt_finalize(*st);
+	*st = NULL;
+	return rc == STORE_DONE ? STORE_NOTFOUND : rc;
+}
+
 int rk_fetch_text(struct db *db, struct sqlb *b, int64_t id, int ncols, json_t *(*to_json)(struct stmt *st),
 		  struct rk_memo *memo, size_t flags, char **text, size_t *len)
 {
 	*text = NULL;
 	struct stmt *st;
-	int rc = sqlb_prepare(b, db, &st);
-	sqlb_free(b);
+	int rc = rk_step_one(db, b, &st);
 	if (rc)
 		return rc;
-	if ((rc = stmt_step(st)) != STORE_ROW) {
-		stmt_finalize(st);
-		return rc == STORE_DONE ? STORE_NOTFOUND : rc;
-	}
 	size_t klen;
 	char *key = stmt_row_key(st, 0, ncols, &klen);
 	if (!(*text = rk_memo_get(memo, id, key, klen, len))) {

@@ -299,42 +299,33 @@ int school_store_stats(struct db *db, const struct principal *p, const struct sc
 
 /*--- one school ---*/
 
+/* The query of one school (in p's scope when p is given) into b. */
+static void one_sql(struct sqlb *b, const struct principal *p, int64_t id, int with_deleted)
+{
+	sqlb_init(b);
+	select_head(b);
+	sqlb_add(b, " WHERE s.id = ");
+	sqlb_int(b, id);
+	if (!with_deleted)
+		sqlb_add(b, " AND s.deleted_at IS NULL");
+	if (p)
+		scope_sql(p, b, &school_scope);
+}
+
 /* Prepares and steps the read of one school: 0 with st on its row,
  * STORE_NOTFOUND, or an error. */
 static int fetch(struct db *db, const struct principal *p, int64_t id, int with_deleted, struct stmt **st)
 {
 	struct sqlb b;
-	sqlb_init(&b);
-	select_head(&b);
-	sqlb_add(&b, " WHERE s.id = ");
-	sqlb_int(&b, id);
-	if (!with_deleted)
-		sqlb_add(&b, " AND s.deleted_at IS NULL");
-	if (p)
-		scope_sql(p, &b, &school_scope);
-	int rc = sqlb_prepare(&b, db, st);
-	sqlb_free(&b);
-	if (rc)
-		return rc;
-	rc = stmt_step(*st);
-	if (rc == STORE_ROW)
-		return 0;
-	stmt_finalize(*st);
-	*st = NULL;
-	return rc == STORE_DONE ? STORE_NOTFOUND : rc;
+	one_sql(&b, p, id, with_deleted);
+	return rk_step_one(db, &b, st);
 }
 
 int school_store_get_text(struct db *db, const struct principal *p, int64_t id, struct rk_memo *memo, size_t flags,
 			  char **text, size_t *len)
 {
 	struct sqlb b;
-	sqlb_init(&b);
-	select_head(&b);
-	sqlb_add(&b, " WHERE s.id = ");
-	sqlb_int(&b, id);
-	sqlb_add(&b, " AND s.deleted_at IS NULL");
-	if (p)
-		scope_sql(p, &b, &school_scope);
+	one_sql(&b, p, id, 0);
 	return rk_fetch_text(db, &b, id, ROW_COLS, row_json, memo, flags, text, len);
 }
 

@@ -228,48 +228,41 @@ int venue_store_stats(struct db *db, const struct principal *p, const struct ven
 
 /*--- one venue ---*/
 
+/* The query of one venue (in p's scope when p is given) into b. */
+static void one_sql(struct sqlb *b, const struct principal *p, int64_t id, int with_deleted)
+{
+	sqlb_init(b);
+	select_head(b);
+	sqlb_add(b, " WHERE v.id = ");
+	sqlb_int(b, id);
+	if (!with_deleted)
+		sqlb_add(b, " AND v.deleted_at IS NULL");
+	if (p)
+		scope_sql(p, b, &venue_scope);
+}
+
 int venue_store_get(struct db *db, const struct principal *p, int64_t id, int with_deleted, json_t **rec,
 		    int *deleted)
 {
 	*rec = NULL;
 	struct sqlb b;
-	sqlb_init(&b);
-	select_head(&b);
-	sqlb_add(&b, " WHERE v.id = ");
-	sqlb_int(&b, id);
-	if (!with_deleted)
-		sqlb_add(&b, " AND v.deleted_at IS NULL");
-	if (p)
-		scope_sql(p, &b, &venue_scope);
 	struct stmt *st;
-	int rc = sqlb_prepare(&b, db, &st);
-	sqlb_free(&b);
+	one_sql(&b, p, id, with_deleted);
+	int rc = rk_step_one(db, &b, &st);
 	if (rc)
 		return rc;
-	rc = stmt_step(st);
-	if (rc == STORE_ROW) {
-		*rec = row_json(st);
-		if (deleted)
-			*deleted = !stmt_is_null(st, NCOLS + 6);
-		rc = 0;
-	} else if (rc == STORE_DONE) {
-		rc = STORE_NOTFOUND;
-	}
+	*rec = row_json(st);
+	if (deleted)
+		*deleted = !stmt_is_null(st, NCOLS + 6);
 	stmt_finalize(st);
-	return rc;
+	return 0;
 }
 
 int venue_store_get_text(struct db *db, const struct principal *p, int64_t id, struct rk_memo *memo, size_t flags,
 			 char **text, size_t *len)
 {
 	struct sqlb b;
-	sqlb_init(&b);
-	select_head(&b);
-	sqlb_add(&b, " WHERE v.id = ");
-	sqlb_int(&b, id);
-	sqlb_add(&b, " AND v.deleted_at IS NULL");
-	if (p)
-		scope_sql(p, &b, &venue_scope);
+	one_sql(&b, p, id, 0);
 	return rk_fetch_text(db, &b, id, NCOLS + 7, row_json, memo, flags, text, len);
 }
 
